@@ -1,0 +1,124 @@
+"""What every route needs: a database session, the actor behind the credential, the org."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from rollbook.config import Settings
+from rollbook.domain.catalogue import Catalogue
+from rollbook.domain.errors import Unauthenticated, ValidationFailed
+from rollbook.domain.permissions import Actor
+from rollbook.services import auth
+from rollbook.services import orgs as org_service
+from rollbook.store.db import Database
+from rollbook.store.models import Org
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def settings(request: Request) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
+def catalogue(request: Request) -> Catalogue:
+    found: Catalogue = request.app.state.catalogue
+    return found
+
+
+def _session(request: Request, *, write: bool) -> Iterator[Session]:
+    with database(request).session(write=write) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    yield from _session(request, write=False)
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    # Writing requests take SQLite's write lock at their first statement (see store/db.py).
+    yield from _session(request, write=True)
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`rbk_…`) or a token from POST /api/v1/auth/token (`rbt_…`).",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
+    if credentials is None or not credentials.credentials.strip():
+        return None
+    actor = auth.actor_for(session, credentials.credentials.strip())
+    if actor is None:
+        raise Unauthenticated("this API key or token is unknown, revoked or expired")
+    return actor
+
+
+def signed_in(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+    actor = actor_of(session, credentials)
+    if actor is None:
+        raise Unauthenticated("sign in first: send an API key or a token as a Bearer credential")
+    return actor
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """One request's session, actor and organization."""
+
+    session: Session
+    actor: Actor
+    org: Org
+
+
+def read_ctx(
+    org: str,
+    session: Annotated[Session, Depends(read_session)],
+    credentials: Credentials,
+) -> Ctx:
+    actor = signed_in(session, credentials)
+    return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
+
+
+def write_ctx(
+    org: str,
+    session: Annotated[Session, Depends(write_session)],
+    credentials: Credentials,
+) -> Ctx:
+    actor = signed_in(session, credentials)
+    return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
+
+
+ReadCtx = Annotated[Ctx, Depends(read_ctx)]
+WriteCtx = Annotated[Ctx, Depends(write_ctx)]
+CatalogueDep = Annotated[Catalogue, Depends(catalogue)]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """`If-Match` carries the entity's version, quoted or not (W/ tolerated); `*` matches any."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text == "*":
+        return None
+    text = text.removeprefix("W/").strip().strip('"')
+    if not text.isdigit():
+        raise ValidationFailed.one("If-Match", "must be the version from the ETag header")
+    return int(text)
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}

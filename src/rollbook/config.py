@@ -1,0 +1,25 @@
+"""Settings, read from the environment (prefix ROLLBOOK_). The database URL picks the backend."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLLBOOK_", extra="ignore")
+
+    # SQLite file in the working folder by default; `postgresql://…` for PostgreSQL.
+    database_url: str = "sqlite:///rollbook.db"
+    # A product catalogue file in place of the bundled one.
+    catalogue: str | None = None
+    # How long a token from POST /api/v1/auth/token stays valid.
+    token_ttl_seconds: int = 8 * 3600
+    # Web sessions.
+    session_ttl_seconds: int = 12 * 3600
+    # Largest sync upload accepted, and largest total a sync archive may unpack to.
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_unpacked_bytes: int = 4 * 1024 * 1024 * 1024
+    # Sign-in attempts allowed per account and address within a minute.
+    sign_in_attempts_per_minute: int = 10
+    # PostgreSQL connection pool.
+    pool_size: int = 10

@@ -1,0 +1,1 @@
+"""The rules of rollbook, pure: no database, no web framework."""

@@ -1,0 +1,193 @@
+"""Sign-in: Argon2 passwords, expiring tokens, API keys shown once, and who a credential is."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy.orm import Session
+
+from rollbook.domain.errors import RollbookError, Unauthenticated, ValidationFailed
+from rollbook.domain.permissions import Actor, educator_role
+from rollbook.domain.values import username_key
+from rollbook.store import auth as store
+from rollbook.store import orgs as org_store
+from rollbook.store import people as people_store
+from rollbook.store.models import Org, Person, utcnow
+
+API_KEY_PREFIX = "rbk_"
+TOKEN_PREFIX = "rbt_"  # noqa: S105 - a public prefix, not a secret
+MIN_PASSWORD = 8
+_passwords = PasswordHash((Argon2Hasher(),))
+SIGN_IN_FAILED = "wrong organization, username or password"
+
+
+class TooManyAttempts(RollbookError):
+    code = "too_many_attempts"
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a wrong username as slow as a wrong password."""
+    return _passwords.hash("not a password of anyone")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed.one("password", f"must be at least {MIN_PASSWORD} characters")
+    return _passwords.hash(password)
+
+
+def _digest(secret: str) -> str:
+    # API keys and tokens are 256-bit random secrets: a fast hash is enough to keep them
+    # unreadable at rest; Argon2 is for passwords, which people choose.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class SignInLimiter:
+    """Sign-in attempts allowed per (organization, username, address) in a sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._attempts: dict[tuple[str, str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, org: str, username: str, address: str) -> None:
+        key = (org.casefold(), username_key(username), address)
+        now = time.monotonic()
+        with self._lock:
+            attempts = self._attempts.setdefault(key, deque())
+            while attempts and now - attempts[0] > 60:
+                attempts.popleft()
+            if len(attempts) >= self._per_minute:
+                raise TooManyAttempts("too many sign-in attempts: wait a minute and try again")
+            attempts.append(now)
+            if len(self._attempts) > 100_000:
+                self._attempts.clear()
+
+
+def set_password(session: Session, *, person: Person, password: str) -> None:
+    """Give an educator a local password (never part of a sync)."""
+    store.set_credential(
+        session, person_id=person.id, org_id=person.org_id, password_hash=hash_password(password)
+    )
+
+
+def sign_in(
+    session: Session, *, org_slug: str, username: str, password: str, ttl_seconds: int
+) -> IssuedToken:
+    """A token for an educator of an organization, or for an operator when `org` is empty."""
+    if not org_slug.strip():
+        found_operator = store.operator_by_username(session, username.strip())
+        stored = found_operator.password_hash if found_operator else _dummy_hash()
+        if not _passwords.verify(password, stored) or found_operator is None:
+            raise Unauthenticated(SIGN_IN_FAILED)
+        return issue_token(session, "operator", found_operator.id, None, ttl_seconds)
+    org = org_store.org_by_slug(session, org_slug.strip())
+    person = None
+    if org is not None:
+        person = people_store.holder_of_username(
+            session, org_id=org.id, username_key=username_key(username)
+        )
+    credential = store.credential(session, person_id=person.id) if person else None
+    stored = credential.password_hash if credential else _dummy_hash()
+    verified = _passwords.verify(password, stored)
+    if not verified or credential is None or person is None or person.status != "active":
+        raise Unauthenticated(SIGN_IN_FAILED)
+    return issue_token(session, "educator", person.id, person.org_id, ttl_seconds)
+
+
+def issue_token(
+    session: Session, kind: str, subject_id: int, org_id: int | None, ttl_seconds: int
+) -> IssuedToken:
+    """A new token for a signed-in educator or operator (API token or web session)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    store.drop_expired_tokens(session, utcnow())
+    store.add_token(
+        session,
+        token_hash=_digest(token),
+        subject_kind=kind,
+        subject_id=subject_id,
+        org_id=org_id,
+        expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+    )
+    return IssuedToken(token, ttl_seconds)
+
+
+def sign_out(session: Session, *, token: str) -> None:
+    store.drop_token(session, _digest(token))
+
+
+def create_api_key(session: Session, *, org: Org | None, name: str) -> str:
+    """A new API key for an organization (or an operator's key when `org` is None).
+
+    The key is returned once; only its hash is kept.
+    """
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    store.add_api_key(
+        session,
+        org_id=org.id if org else None,
+        name=name,
+        prefix=key[: len(API_KEY_PREFIX) + 6],
+        key_hash=_digest(key),
+    )
+    return key
+
+
+def create_operator(session: Session, *, username: str, password: str) -> None:
+    if not username.strip():
+        raise ValidationFailed.one("username", "is required")
+    if store.operator_by_username(session, username.strip()):
+        raise ValidationFailed.one("username", f"an operator {username!r} exists already")
+    store.add_operator(session, username=username.strip(), password_hash=hash_password(password))
+
+
+def actor_for(session: Session, credential: str) -> Actor | None:
+    """Who a bearer credential (API key or token) is, or None when it is unknown or expired."""
+    if credential.startswith(API_KEY_PREFIX):
+        key = store.api_key(session, _digest(credential))
+        if key is None:
+            return None
+        if key.org_id is None:
+            return Actor("operator", f"key:{key.id}", key.name, None, role="operator")
+        return Actor("api_key", str(key.id), key.name, key.org_id, role="api_key")
+    if not credential.startswith(TOKEN_PREFIX):
+        return None
+    token = store.token(session, _digest(credential))
+    if token is None or token.expires_at <= utcnow():
+        return None
+    if token.subject_kind == "operator":
+        found = store.operator(session, token.subject_id)
+        return (
+            Actor("operator", str(found.id), found.username, None, role="operator")
+            if found
+            else None
+        )
+    return educator_actor(session, token.subject_id)
+
+
+def educator_actor(session: Session, person_id: int) -> Actor | None:
+    """An active educator as an actor, scoped to their schools unless a district administrator."""
+    person = session.get(Person, person_id)
+    if person is None or person.kind != "educator" or person.status != "active":
+        return None
+    role = educator_role(person.role or "teacher", person.admin_scope)
+    schools = None
+    if role != "district_admin":
+        schools = frozenset(people_store.school_ids_of(session, [person.id]).get(person.id, []))
+    name = f"{person.first_name} {person.last_name}"
+    return Actor("educator", str(person.id), name, person.org_id, role=role, school_ids=schools)

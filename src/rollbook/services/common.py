@@ -1,0 +1,51 @@
+"""Small pieces every use case needs: ids from addresses, list filters, versioned writes."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rollbook.domain.errors import NotFound, UsernameTaken, ValidationFailed, VersionConflict
+from rollbook.store import orgs as org_store
+from rollbook.store.models import Org
+
+STATUSES = ("active", "inactive", "all")
+
+
+def parse_id(raw: str, what: str) -> int:
+    """Ids in addresses are rollbook's own; anything else names nothing."""
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no such {what}")
+    return int(raw)
+
+
+def check_filters(status: str, origin: str | None) -> None:
+    if status not in STATUSES:
+        raise ValidationFailed.one("status", "must be active, inactive or all")
+    if origin not in (None, "sis", "manual"):
+        raise ValidationFailed.one("origin", "must be sis or manual")
+
+
+def school_filter(session: Session, *, org: Org, ref: str | None) -> int | None:
+    """The `school_id` list filter: a rollbook id or an external id of a school of the org."""
+    if ref is None:
+        return None
+    found = org_store.resolve_school_refs(session, org_id=org.id, refs=[ref])
+    if ref not in found:
+        raise ValidationFailed.one("school_id", f"no school {ref!r} in this organization")
+    return found[ref]
+
+
+def flush_versioned(session: Session, *, username: str | None = None) -> None:
+    """Write pending changes; a concurrent edit is a version conflict, a taken username R10."""
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise VersionConflict() from None
+    except IntegrityError as error:
+        session.rollback()
+        if username is not None and "username" in str(error.orig):
+            raise UsernameTaken(username) from None
+        raise

@@ -1,0 +1,102 @@
+"""Entities as every client reads them: values, origin, version and the `fields` block.
+
+The `fields` block (class, editable, source, sis_sends per field) is enough for any client
+to draw locks, grayed fields and the R11 warning without knowing the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from rollbook.domain.fields import (
+    EntityKind,
+    Origin,
+    editable,
+    fields_of,
+    sis_sends,
+    source_of,
+)
+from rollbook.store.models import Class, Person
+
+
+def _has_value(value: Any) -> bool:
+    return value not in (None, "", [])
+
+
+def fields_block(
+    kind: EntityKind, *, origin: str, values: dict[str, Any], manual_mask: int, sis_mask: int
+) -> dict[str, dict[str, Any]]:
+    """Per field: its class, whether it is editable now, its source, whether the SIS sends it."""
+    org_origin = cast(Origin, origin)
+    return {
+        f.name: {
+            "class": f.field_class,
+            "editable": editable(f, org_origin),
+            "source": source_of(
+                f,
+                origin=org_origin,
+                has_value=_has_value(values.get(f.name)),
+                manual_mask=manual_mask,
+            ),
+            "sis_sends": sis_sends(f, origin=org_origin, sis_mask=sis_mask),
+        }
+        for f in fields_of(kind)
+    }
+
+
+def person_values(person: Person, school_ids: list[int]) -> dict[str, Any]:
+    """The field values of a person, keyed like domain/fields.py."""
+    kind = cast(EntityKind, person.kind)
+    values: dict[str, Any] = {}
+    for f in fields_of(kind):
+        if f.name == "school_ids":
+            values[f.name] = [str(s) for s in school_ids]
+        else:
+            values[f.name] = getattr(person, f.name)
+    return values
+
+
+def person_view(person: Person, school_ids: list[int]) -> dict[str, Any]:
+    values = person_values(person, school_ids)
+    return {
+        "id": str(person.id),
+        "origin": person.origin,
+        **values,
+        "version": person.version,
+        "created_at": person.created_at.isoformat(),
+        "updated_at": person.updated_at.isoformat(),
+        "fields": fields_block(
+            cast(EntityKind, person.kind),
+            origin=person.origin,
+            values=values,
+            manual_mask=person.manual_mask,
+            sis_mask=person.sis_mask,
+        ),
+    }
+
+
+def class_values(klass: Class) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields_of("class"):
+        value = getattr(klass, f.name)
+        values[f.name] = str(value) if f.name == "school_id" else value
+    return values
+
+
+def class_view(klass: Class) -> dict[str, Any]:
+    values = class_values(klass)
+    return {
+        "id": str(klass.id),
+        "origin": klass.origin,
+        **values,
+        "version": klass.version,
+        "created_at": klass.created_at.isoformat(),
+        "updated_at": klass.updated_at.isoformat(),
+        "fields": fields_block(
+            "class",
+            origin=klass.origin,
+            values=values,
+            manual_mask=klass.manual_mask,
+            sis_mask=klass.sis_mask,
+        ),
+    }

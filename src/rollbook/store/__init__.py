@@ -1,0 +1,1 @@
+"""Storage: tables, repositories (every query lives here), engine and migrations."""

@@ -1,0 +1,86 @@
+"""Queries on sign-in: passwords, access tokens, API keys and operators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rollbook.store.models import AccessToken, ApiKey, Credential, Operator
+
+
+def credential(session: Session, *, person_id: int) -> Credential | None:
+    return session.get(Credential, person_id)
+
+
+def set_credential(session: Session, *, person_id: int, org_id: int, password_hash: str) -> None:
+    row = session.get(Credential, person_id)
+    if row is None:
+        session.add(Credential(person_id=person_id, org_id=org_id, password_hash=password_hash))
+    else:
+        row.password_hash = password_hash
+    session.flush()
+
+
+def operator_by_username(session: Session, username: str) -> Operator | None:
+    return session.scalars(select(Operator).where(Operator.username == username)).one_or_none()
+
+
+def operator(session: Session, operator_id: int) -> Operator | None:
+    return session.get(Operator, operator_id)
+
+
+def add_operator(session: Session, *, username: str, password_hash: str) -> Operator:
+    row = Operator(username=username, password_hash=password_hash)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_token(
+    session: Session,
+    *,
+    token_hash: str,
+    subject_kind: str,
+    subject_id: int,
+    org_id: int | None,
+    expires_at: datetime,
+) -> None:
+    session.add(
+        AccessToken(
+            token_hash=token_hash,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            org_id=org_id,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+
+
+def token(session: Session, token_hash: str) -> AccessToken | None:
+    return session.get(AccessToken, token_hash)
+
+
+def drop_token(session: Session, token_hash: str) -> None:
+    session.execute(delete(AccessToken).where(AccessToken.token_hash == token_hash))
+
+
+def drop_expired_tokens(session: Session, now: datetime) -> None:
+    session.execute(delete(AccessToken).where(AccessToken.expires_at < now))
+
+
+def add_api_key(
+    session: Session, *, org_id: int | None, name: str, prefix: str, key_hash: str
+) -> ApiKey:
+    row = ApiKey(org_id=org_id, name=name, prefix=prefix, key_hash=key_hash)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def api_key(session: Session, key_hash: str) -> ApiKey | None:
+    return session.scalars(
+        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    ).one_or_none()

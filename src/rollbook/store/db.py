@@ -1,0 +1,119 @@
+"""Engine and session setup for SQLite and PostgreSQL, and bringing the schema up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(raw: str) -> URL:
+    """`postgresql://…` (or `postgres://…`) means psycopg 3; SQLite URLs pass through."""
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN (below) start transactions, not the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # A writing transaction takes the write lock at once, so it never fails halfway
+        # with SQLITE_BUSY after reading; readers never block (WAL).
+        write = connection.get_execution_options().get("rollbook_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(raw_url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for the configured database, with the settings rollbook relies on."""
+    url = normalize_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+        )
+        _sqlite_setup(engine)
+        return engine
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(
+            f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL"
+        )
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+
+
+class Database:
+    """One engine and the two kinds of sessions: reading, and writing (SQLite write lock)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        self._write = sessionmaker(
+            bind=engine.execution_options(rollbook_write=True),
+            expire_on_commit=False,
+            autoflush=False,
+        )
+
+    @classmethod
+    def connect(cls, raw_url: str, *, pool_size: int = 10) -> Database:
+        return cls(make_engine(raw_url, pool_size=pool_size))
+
+    def session(self, *, write: bool) -> Session:
+        return (self._write if write else self._read)()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A unit of work for a boundary (a CLI command, a job): commits when the block ends."""
+        with self.session(write=True) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config() -> Config:
+    config = Config()
+    location = resources.files("rollbook.store").joinpath("migrations")
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to date (every command does this first)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
