@@ -33,7 +33,7 @@ STATUS: dict[type[errors.RollbookError], int] = {
 def status_of(error: errors.RollbookError) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+            return STATUS[kind]
     return 400
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from rollbook.api import schemas
 from rollbook.api.deps import ReadCtx, WriteCtx, etag, parse_if_match
@@ -28,8 +29,8 @@ def people_router(
     plural: str,
     body_in: type[schemas.Strict],
     body_patch: type[schemas.Strict],
-    out: type[schemas.BaseModel],
-    page: type[schemas.BaseModel],
+    out: type[BaseModel],
+    page: type[BaseModel],
 ) -> APIRouter:
     """The list, read, create, edit, deactivate, classes and history routes of one kind."""
     router = APIRouter(prefix=f"/orgs/{{org}}/{plural}", tags=[plural], responses=schemas.ERRORS)

@@ -31,7 +31,7 @@ def list_classes(
     after: list[object] | None,
 ) -> Page[Class]:
     """One page of classes ordered by name, id; keyset-paginated."""
-    query: Select[tuple[Class]] = select(Class).where(Class.org_id == org_id)
+    query: Select[Class] = select(Class).where(Class.org_id == org_id)
     if status != "all":
         query = query.where(Class.status == status)
     if origin is not None:
@@ -48,7 +48,7 @@ def list_classes(
 
 
 def _page(
-    session: Session, query: Select[tuple[Class]], limit: int, after: list[object] | None
+    session: Session, query: Select[Class], limit: int, after: list[object] | None
 ) -> Page[Class]:
     if after is not None:
         key, last_id = str(after[0]), int(str(after[1]))
