@@ -43,9 +43,11 @@ class Recorder:
                 "old": old,
                 "new": new,
                 "manual_edit_overwritten": False,
+                "preview": False,
+                "entity_ref": None,
                 "actor_kind": self._actor.kind,
                 "actor_id": self._actor.id,
-                "actor_name": self._actor.name,
+                "actor_name": self._actor.name[:255],
                 "at": self._at,
             }
         )

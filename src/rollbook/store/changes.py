@@ -28,7 +28,10 @@ def history(
 ) -> Page[Change]:
     """Changes of one entity, newest first."""
     query = select(Change).where(
-        Change.org_id == org_id, Change.entity_kind == entity_kind, Change.entity_id == entity_id
+        Change.org_id == org_id,
+        Change.entity_kind == entity_kind,
+        Change.entity_id == entity_id,
+        Change.preview.is_(False),
     )
     if before is not None:
         query = query.where(Change.id < int(str(before[0])))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -289,7 +290,11 @@ class Change(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     run_id: Mapped[int | None] = mapped_column(Id)
     entity_kind: Mapped[str] = mapped_column(String(8))
-    entity_id: Mapped[int] = mapped_column(Id)
+    # Null in a preview for an entity the run would create; `entity_ref` is its SIS id.
+    entity_id: Mapped[int | None] = mapped_column(Id)
+    entity_ref: Mapped[str | None] = mapped_column(String(255))
+    # A change a dry run or a held run would make: in its report, not in any history.
+    preview: Mapped[bool] = mapped_column(Boolean, default=False)
     action: Mapped[str] = mapped_column(String(24))
     field: Mapped[str | None] = mapped_column(String(80))
     old: Mapped[Any] = mapped_column(JsonText, nullable=True)
@@ -299,3 +304,8 @@ class Change(Base):
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_name: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for set-based statements."""
+    return cast(Table, model.__table__)

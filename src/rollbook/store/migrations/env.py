@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from rollbook.store import sync_tables  # noqa: F401 - registers the sync's tables
 from rollbook.store.models import Base
 
 connection = context.config.attributes["connection"]

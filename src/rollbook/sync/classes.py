@@ -1,0 +1,283 @@
+"""Classes of a run: matched on external id and class code (R6), adopted (R7), created,
+updated (every Details field is locked, R13), deactivated and reactivated (R19)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.engine import Row
+
+from rollbook.domain.fields import fields_of, mask_of
+from rollbook.domain.matching import Candidate, Key, match_record
+from rollbook.store.models import Class, table_of, utcnow
+from rollbook.store.sync_tables import StageClass, StageSkipped, SyncKey
+from rollbook.sync.context import RunContext
+from rollbook.sync.incoming import Incoming, Skip, class_from
+from rollbook.sync.reconcile import reconcile
+from rollbook.sync.writes import (
+    ConcurrentEdit,
+    KeyWriter,
+    ids_of_new,
+    record_conflict,
+    record_issue,
+    snapshot_of,
+)
+
+CHUNK = 1000
+_C = table_of(Class)
+_COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
+
+
+def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
+    last = 0
+    while True:
+        rows = ctx.session.execute(
+            select(table_of(StageClass))
+            .where(StageClass.run_id == ctx.run_id, StageClass.line > last)
+            .order_by(StageClass.line)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1].line
+        yield list(rows)
+
+
+class ClassesStep:
+    """The classes part of one run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.keys = KeyWriter(ctx)
+        self.codes_twice = set(
+            ctx.session.scalars(
+                select(StageClass.class_code)
+                .where(StageClass.run_id == ctx.run_id, StageClass.class_code.is_not(None))
+                .group_by(StageClass.class_code)
+                .having(func.count() > 1)
+            )
+        )
+
+    def run(self) -> None:
+        ctx = self.ctx
+        ctx.active_before["class"] = int(
+            ctx.session.scalar(
+                select(func.count()).where(
+                    _C.c.org_id == ctx.org.id, _C.c.origin == "sis", _C.c.status == "active"
+                )
+            )
+            or 0
+        )
+        for chunk in _staged(ctx):
+            self._chunk(chunk)
+        self._protect_skipped()
+        if ctx.full:
+            self._deactivate_absent()
+
+    def _chunk(self, chunk: list[Row[Any]]) -> None:
+        ctx = self.ctx
+        records: list[Incoming] = []
+        for row in chunk:
+            made = class_from(row._mapping, schools=ctx.schools)
+            if isinstance(made, Skip):
+                if made.error is not None:
+                    record_issue(ctx, made.error)
+                self.keys.add("class", made.sourced_id, None, "held")
+            else:
+                records.append(made)
+        externals = {r.sourced_id for r in records}
+        codes = {r.values["alt_external_id"] for r in records if r.values["alt_external_id"]}
+        rows = (
+            ctx.session.execute(
+                select(_C).where(
+                    _C.c.org_id == ctx.org.id,
+                    or_(
+                        _C.c.external_id.in_(externals),
+                        _C.c.alt_external_id.in_(codes) if codes else false(),
+                    ),
+                )
+            ).all()
+            if records
+            else []
+        )
+        by_id = {row.id: row for row in rows}
+        creates = []
+        for record in records:
+            code = record.values["alt_external_id"]
+            found: dict[Key, list[Candidate]] = {}
+            for row in rows:
+                if row.external_id == record.sourced_id:
+                    found.setdefault("external_id", []).append(Candidate(row.id, "class"))
+                if code and row.alt_external_id == code:
+                    found.setdefault("alt_external_id", []).append(Candidate(row.id, "class"))
+            twice: list[Key] = ["alt_external_id"] if code in self.codes_twice else []
+            match = match_record(kind="class", found=found, claimed_twice=twice)
+            if match.outcome == "conflict":
+                value = record.sourced_id if match.key == "external_id" else code
+                record_conflict(
+                    ctx,
+                    self.keys,
+                    record,
+                    file="classes.csv",
+                    key=match.key,
+                    value=value,
+                    candidates=match.candidates,
+                    message=match.message,
+                )
+            elif match.outcome == "create":
+                creates.append(record)
+            else:
+                self._update(record, by_id[match.entity_id])
+        self._create(creates)
+        self.keys.flush()
+
+    def _create(self, records: list[Incoming]) -> None:
+        if not records:
+            return
+        ctx = self.ctx
+        now = utcnow()
+        rows = []
+        for record in records:
+            sent = [k for k, v in record.values.items() if v not in (None, "", [])]
+            rows.append(
+                {
+                    **{c: record.values[c] for c in _COLUMNS},
+                    "org_id": ctx.org.id,
+                    "origin": "sis",
+                    "name_key": record.values["name"].casefold(),
+                    "notes": None,
+                    "version": 1,
+                    "synced_version": 1,
+                    "sis_hash": record.digest(),
+                    "manual_mask": 0,
+                    "sis_mask": mask_of("class", sent),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        ids = ids_of_new(ctx.session, _C, rows)
+        for record, class_id in zip(records, ids, strict=True):
+            ctx.bump("class", "created")
+            ctx.log.add(
+                "class", class_id, "created", ref=record.sourced_id, new=snapshot_of(record)
+            )
+            self.keys.add("class", record.sourced_id, class_id, "applied")
+
+    def _update(self, record: Incoming, row: Row[Any]) -> None:
+        ctx = self.ctx
+        self.keys.add("class", record.sourced_id, row.id, "applied")
+        digest = record.digest()
+        if record.tobedeleted and (row.origin == "manual" or row.status == "inactive"):
+            ctx.bump("class", "unchanged")
+            return
+        if row.origin == "sis" and row.version == row.synced_version and row.sis_hash == digest:
+            ctx.bump("class", "unchanged")
+            return
+        current = {c: getattr(row, c) for c in _COLUMNS}
+        done = reconcile("class", current=current, manual_mask=row.manual_mask, incoming=record)
+        values = {**current, **done.writes}
+        result = ctx.session.execute(
+            update(_C)
+            .where(and_(_C.c.id == row.id, _C.c.version == row.version))
+            .values(
+                **values,
+                origin="sis",
+                name_key=values["name"].casefold(),
+                manual_mask=done.manual_mask,
+                sis_mask=done.sis_mask,
+                sis_hash=None if record.tobedeleted else digest,
+                version=row.version + 1,
+                synced_version=row.version + 1,
+                updated_at=utcnow(),
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentEdit(f"class {row.id} changed during the run")
+        status = next((c for c in done.changes if c.field == "status"), None)
+        if row.origin == "manual":
+            ctx.bump("class", "adopted")
+            ctx.log.add(
+                "class",
+                row.id,
+                "adopted",
+                ref=record.sourced_id,
+                field_name="origin",
+                old="manual",
+                new="sis",
+            )
+        elif status is not None:
+            ctx.bump("class", "reactivated" if status.new == "active" else "deactivated")
+        else:
+            ctx.bump("class", "updated" if done.changes else "unchanged")
+        if status is not None and status.new == "inactive" and row.status == "active":
+            ctx.deactivating["class"] = ctx.deactivating.get("class", 0) + 1
+        for change in done.changes:
+            action = "updated"
+            if change.field == "status":
+                action = "reactivated" if change.new == "active" else "deactivated"
+            old, new = change.old, change.new
+            if change.field == "school_id":
+                old, new = str(old), str(new)
+            ctx.log.add(
+                "class",
+                row.id,
+                action,
+                ref=record.sourced_id,
+                field_name=change.field,
+                old=old,
+                new=new,
+                overwritten=change.overwritten,
+            )
+
+    def _protect_skipped(self) -> None:
+        ctx = self.ctx
+        skipped = select(StageSkipped.sourced_id).where(
+            StageSkipped.run_id == ctx.run_id, StageSkipped.file == "classes.csv"
+        )
+        ids = ctx.session.scalars(
+            select(_C.c.id).where(_C.c.org_id == ctx.org.id, _C.c.external_id.in_(skipped))
+        ).all()
+        for class_id in ids:
+            self.keys.protect("class", class_id)
+        self.keys.flush()
+
+    def _deactivate_absent(self) -> None:
+        ctx = self.ctx
+        seen = select(SyncKey.entity_id).where(
+            SyncKey.run_id == ctx.run_id, SyncKey.kind == "class", SyncKey.entity_id == _C.c.id
+        )
+        gone = ctx.session.execute(
+            select(_C.c.id, _C.c.external_id).where(
+                _C.c.org_id == ctx.org.id,
+                _C.c.origin == "sis",
+                _C.c.status == "active",
+                ~seen.exists(),
+            )
+        ).all()
+        for start in range(0, len(gone), CHUNK):
+            part = gone[start : start + CHUNK]
+            ctx.session.execute(
+                update(_C)
+                .where(_C.c.id.in_([g.id for g in part]))
+                .values(
+                    status="inactive",
+                    version=_C.c.version + 1,
+                    synced_version=_C.c.version + 1,
+                    sis_hash=None,
+                    updated_at=utcnow(),
+                )
+            )
+            for g in part:
+                ctx.bump("class", "deactivated")
+                ctx.deactivating["class"] = ctx.deactivating.get("class", 0) + 1
+                ctx.log.add(
+                    "class",
+                    g.id,
+                    "deactivated",
+                    ref=g.external_id,
+                    field_name="status",
+                    old="active",
+                    new="inactive",
+                )

@@ -1,0 +1,170 @@
+"""What the steps of one run share: the session, the counts, and the log of its changes.
+
+A run's changes go to the `changes` table (R23). An applied run writes them as it goes,
+inside its transaction; a dry run or a held run rolls its transaction back, so its changes
+are spooled to a file and written afterwards as a preview, with the ids of entities that
+only the rolled-back transaction had created left out (they never existed).
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from rollbook.domain.catalogue import Catalogue
+from rollbook.domain.permissions import Actor
+from rollbook.store.models import Change, Org, utcnow
+
+PLURAL = {"student": "students", "educator": "educators", "class": "classes"}
+ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", "unchanged")
+BATCH = 5000
+MEMBER_KINDS = {"students": "student", "educators": "educator"}
+
+
+def empty_counts() -> dict[str, Any]:
+    """The report's counts (interfaces.md, a run's `counts`), all zero."""
+    counts: dict[str, Any] = {k: dict.fromkeys(ENTITY_COUNTS, 0) for k in PLURAL.values()}
+    counts["enrollments"] = {"added": 0, "removed": 0}
+    counts["class_products"] = {"added": 0, "removed": 0}
+    counts["schools"] = {"created": 0, "adopted": 0, "updated": 0}
+    counts.update(
+        product_settings_changed=0,
+        manual_edits_overwritten=0,
+        conflicts=0,
+        errors=0,
+        warnings=0,
+        not_imported=0,
+    )
+    return counts
+
+
+@dataclass
+class ChangeLog:
+    """Every change a run makes, written in batches (live) or spooled (preview)."""
+
+    session: Session
+    org_id: int
+    run_id: int
+    actor: Actor
+    preview: bool
+    _rows: list[dict[str, Any]] = field(default_factory=list)
+    _spool: IO[bytes] | None = None
+    created: set[tuple[str, int]] = field(default_factory=set)
+    written: int = 0
+
+    def add(
+        self,
+        entity_kind: str,
+        entity_id: int | None,
+        action: str,
+        *,
+        ref: str | None = None,
+        field_name: str | None = None,
+        old: Any = None,
+        new: Any = None,
+        overwritten: bool = False,
+    ) -> None:
+        if action == "created" and entity_id is not None:
+            self.created.add((entity_kind, entity_id))
+        self._rows.append(
+            {
+                "org_id": self.org_id,
+                "run_id": self.run_id,
+                "entity_kind": entity_kind,
+                "entity_id": entity_id,
+                "entity_ref": ref,
+                "action": action,
+                "field": field_name,
+                "old": old,
+                "new": new,
+                "manual_edit_overwritten": overwritten,
+                "preview": self.preview,
+                "actor_kind": self.actor.kind,
+                "actor_id": self.actor.id,
+                "actor_name": self.actor.name,
+                "at": utcnow(),
+            }
+        )
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        self.written += len(self._rows)
+        if self.preview:
+            if self._spool is None:
+                # Closed by write_preview() or discard(), once the run is over.
+                self._spool = tempfile.TemporaryFile(prefix="rollbook-preview-")  # noqa: SIM115
+            pickle.dump(self._rows, self._spool)
+        else:
+            self.session.execute(insert(Change), self._rows)
+        self._rows = []
+
+    def _spooled(self) -> Iterator[list[dict[str, Any]]]:
+        if self._spool is None:
+            return
+        self._spool.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._spool)  # noqa: S301 - our own spool file
+            except EOFError:
+                return
+
+    def write_preview(self, session: Session) -> None:
+        """After the rollback: store the spooled changes as the run's preview."""
+        self.flush()
+        for rows in self._spooled():
+            for row in rows:
+                self._forget_created(row)
+            session.execute(insert(Change), rows)
+        self.discard()
+
+    def _forget_created(self, row: dict[str, Any]) -> None:
+        """Ids that only the rolled-back transaction gave out name nothing: drop them."""
+        if (row["entity_kind"], row["entity_id"]) in self.created:
+            row["entity_id"] = None
+        kind = MEMBER_KINDS.get(row["field"] or "")
+        if kind is not None:
+            for value in (row["old"], row["new"]):
+                for member in value or ():
+                    if (kind, int(member.get("id") or 0)) in self.created:
+                        member["id"] = None
+
+    def discard(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+
+@dataclass
+class RunContext:
+    """One run's shared state, inside its transaction."""
+
+    session: Session
+    org: Org
+    run_id: int
+    mode: str
+    version: str
+    catalogue: Catalogue
+    log: ChangeLog
+    counts: dict[str, Any] = field(default_factory=empty_counts)
+    # SIS ids of orgs.csv rows → school ids; the district's own SIS ids.
+    schools: dict[str, int] = field(default_factory=dict)
+    district_refs: set[str] = field(default_factory=set)
+    # Active `sis` entities before the run, and those the run deactivates (R20).
+    active_before: dict[str, int] = field(default_factory=dict)
+    deactivating: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+    def bump(self, kind: str, what: str, n: int = 1) -> None:
+        self.counts[PLURAL.get(kind, kind)][what] += n

@@ -1,0 +1,438 @@
+"""A sync run from start to end: lock, read, stage, plan-and-apply in one transaction, report.
+
+The plan and the apply are one pass inside one transaction (R18: all or nothing, also when
+the process is killed). A dry run (R21) and a run held for approval (R20) take the very same
+pass and roll it back, so a preview is exactly what applying would do; their changes are
+kept as the run's preview.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rollbook.domain.catalogue import Catalogue
+from rollbook.domain.merge import needs_approval
+from rollbook.domain.permissions import Actor
+from rollbook.store.db import Database
+from rollbook.store.models import Change, Org, table_of, utcnow
+from rollbook.store.sync_tables import (
+    SyncConflict,
+    SyncIssue,
+    SyncKey,
+    SyncLock,
+    SyncMember,
+    SyncProduct,
+    SyncRun,
+)
+from rollbook.sync.classes import ClassesStep
+from rollbook.sync.context import ChangeLog, RunContext, empty_counts
+from rollbook.sync.people import PeopleStep
+from rollbook.sync.records import Issue, SnapshotRejected
+from rollbook.sync.relations import apply_memberships, apply_products, resolve_existing
+from rollbook.sync.schools import apply_schools
+from rollbook.sync.sources.oneroster_csv import open_snapshot
+from rollbook.sync.stage import clear_stage, stage_snapshot
+from rollbook.sync.writes import ConcurrentEdit
+
+log = logging.getLogger("rollbook.sync")
+Progress = Callable[[str, int], None]
+ATTEMPTS = 3
+FINAL = frozenset({"previewed", "applied", "discarded", "rejected", "failed"})
+
+
+class RunBusy(Exception):
+    """Another run of the organization holds its lock (R18)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"another sync of this organization is running (run {run_id})")
+        self.run_id = run_id
+
+
+class NotWaiting(Exception):
+    """Approve or discard of a run that is not waiting for a decision (R20)."""
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_alive(holder: str) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's process: trust its lock
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fail_run(session: Session, run: SyncRun, message: str) -> None:
+    run.status, run.message, run.finished_at = "failed", message, utcnow()
+    clear_stage(session, run.id)
+
+
+def acquire(db: Database, *, org_id: int, run_id: int) -> None:
+    """R18: take the organization's sync lock, freeing it first if its holder has died."""
+    try:
+        with db.writing() as session:
+            lock = session.get(SyncLock, org_id)
+            if lock is not None and lock.run_id != run_id:
+                if _holder_alive(lock.holder):
+                    raise RunBusy(lock.run_id)
+                dead = session.get(SyncRun, lock.run_id)
+                if dead is not None and dead.status not in FINAL | {"needs_approval"}:
+                    _fail_run(session, dead, "the process running it stopped; nothing was applied")
+                session.delete(lock)
+                session.flush()
+            if lock is None or lock.run_id != run_id:
+                session.add(SyncLock(org_id=org_id, run_id=run_id, holder=holder_name()))
+    except IntegrityError:
+        with db.session(write=False) as session:
+            taken = session.get(SyncLock, org_id)
+        raise RunBusy(taken.run_id if taken else 0) from None
+
+
+def release(db: Database, *, org_id: int, run_id: int) -> None:
+    with db.writing() as session:
+        session.execute(
+            delete(SyncLock).where(SyncLock.org_id == org_id, SyncLock.run_id == run_id)
+        )
+
+
+def recover(db: Database) -> int:
+    """Mark failed the runs that a dead process left `running`; returns how many."""
+    fixed = 0
+    with db.writing() as session:
+        for lock in list(session.scalars(select(SyncLock))):
+            if not _holder_alive(lock.holder):
+                run = session.get(SyncRun, lock.run_id)
+                if run is not None and run.status not in FINAL | {"needs_approval"}:
+                    _fail_run(session, run, "the process running it stopped; nothing was applied")
+                    fixed += 1
+                session.delete(lock)
+    return fixed
+
+
+def create_run(session: Session, *, org: Org, actor: Actor, source: str, dry_run: bool) -> SyncRun:
+    """A new run, queued."""
+    run = SyncRun(
+        org_id=org.id,
+        status="queued",
+        dry_run=dry_run,
+        source=source[:1024],
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        counts=empty_counts(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+@dataclass
+class Engine:
+    """Runs syncs against one database with one product catalogue."""
+
+    db: Database
+    catalogue: Catalogue
+    max_unpacked_bytes: int = 4 * 1024**3
+
+    def execute(self, run_id: int, path: Path, *, progress: Progress | None = None) -> SyncRun:
+        """Read, stage and apply (or preview) a queued run; returns it finished."""
+        with self.db.session(write=False) as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            org_id = run.org_id
+        try:
+            acquire(self.db, org_id=org_id, run_id=run_id)
+        except RunBusy as busy:
+            return self._finish(run_id, "failed", message=str(busy))
+        try:
+            self._set(run_id, status="running", started_at=utcnow(), phase="reading")
+            try:
+                snapshot = open_snapshot(
+                    path, max_unpacked_bytes=self.max_unpacked_bytes, catalogue=self.catalogue
+                )
+                self._set(
+                    run_id, mode=snapshot.mode, oneroster_version=snapshot.version, phase="staging"
+                )
+                staged = stage_snapshot(
+                    self.db, snapshot, run_id=run_id, org_id=org_id, progress=progress
+                )
+            except SnapshotRejected as rejected:
+                return self._reject(run_id, rejected.issues)
+            log.info("run %s staged %s", run_id, staged.rows)
+            with self.db.writing() as session:
+                found = session.get(SyncRun, run_id)
+                assert found is not None
+                last = session.scalar(
+                    select(func.max(SyncIssue.id)).where(SyncIssue.run_id == run_id)
+                )
+                found.stage_issue_max, found.phase = last or 0, "applying"
+            return self.apply(run_id, progress=progress)
+        except Exception as error:
+            log.exception("sync run %s failed", run_id)
+            return self._finish(run_id, "failed", message=f"the run failed: {error}")
+        finally:
+            release(self.db, org_id=org_id, run_id=run_id)
+
+    def apply(
+        self,
+        run_id: int,
+        *,
+        approving: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """Plan and apply the staged snapshot of a run; a dry or held run is rolled back."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._apply_once(run_id, approving=approving, progress=progress)
+            except ConcurrentEdit as edit:
+                log.info("run %s: %s; attempt %s of %s", run_id, edit, attempt, ATTEMPTS)
+        return self._finish(
+            run_id, "failed", message="people kept editing the roster during the run"
+        )
+
+    def _apply_once(self, run_id: int, *, approving: bool, progress: Progress | None) -> SyncRun:
+        with self.db.session(write=True) as session:
+            run = session.get(SyncRun, run_id)
+            org = session.get(Org, run.org_id) if run else None
+            assert run is not None and org is not None
+            actor = Actor("sync", str(run.id), f"sync run {run.id}", org.id, run_id=run.id)
+            ctx = RunContext(
+                session=session,
+                org=org,
+                run_id=run.id,
+                mode=run.mode or "full",
+                version=run.oneroster_version or "1.2",
+                catalogue=self.catalogue,
+                log=ChangeLog(session, org.id, run.id, actor, preview=run.dry_run),
+            )
+            # Issues of an earlier pass over the same staged snapshot are found again.
+            session.execute(
+                delete(SyncIssue).where(
+                    SyncIssue.run_id == run.id, SyncIssue.id > run.stage_issue_max
+                )
+            )
+            staged_issues = self._issue_counts(session, run.id)
+            try:
+                self._steps(ctx, progress)
+                ctx.log.flush()
+                held = not approving and _over_threshold(ctx, org.threshold_percent)
+                keep = not run.dry_run and not held
+                _drop_work_tables(session, run.id)
+                counts = ctx.counts
+                counts["errors"] += staged_issues["error"]
+                counts["warnings"] += staged_issues["warning"]
+                if keep:
+                    self._close(run, "applied", counts, would_need=False)
+                    clear_stage(session, run.id)
+                    session.commit()
+                    return run
+                if not run.dry_run:
+                    ctx.log.preview = True
+                    _capture(session, ctx.log)
+                conflicts = _conflict_rows(session, run.id)
+                issues = _issue_rows(session, run.id, after=run.stage_issue_max)
+                session.rollback()
+            except BaseException:
+                ctx.log.discard()
+                session.rollback()
+                raise
+        return self._after_rollback(run_id, ctx, counts, held, conflicts, issues)
+
+    def _steps(self, ctx: RunContext, progress: Progress | None) -> None:
+        for name, step in (
+            ("schools", apply_schools),
+            ("people", lambda c: PeopleStep(c).run()),
+            ("classes", lambda c: ClassesStep(c).run()),
+            ("memberships", _memberships),
+            ("products", apply_products),
+        ):
+            if progress:
+                progress(f"applying {name}", 0)
+            step(ctx)
+
+    def _after_rollback(
+        self,
+        run_id: int,
+        ctx: RunContext,
+        counts: dict[str, Any],
+        held: bool,
+        conflicts: list[dict[str, Any]],
+        issues: list[dict[str, Any]],
+    ) -> SyncRun:
+        with self.db.writing() as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            ctx.log.write_preview(session)
+            # The rollback took the conflicts and planning issues with it: keep them.
+            if conflicts:
+                session.execute(table_of(SyncConflict).insert(), conflicts)
+            if issues:
+                session.execute(table_of(SyncIssue).insert(), issues)
+            if run.dry_run:
+                self._close(run, "previewed", counts, would_need=held)
+                clear_stage(session, run.id)
+            else:
+                self._close(run, "needs_approval", counts, would_need=True)
+                run.finished_at = None
+            session.flush()
+            session.expunge(run)
+        return run
+
+    def _close(
+        self, run: SyncRun, status: str, counts: dict[str, Any], *, would_need: bool
+    ) -> None:
+        run.status, run.counts, run.would_need_approval = status, counts, would_need
+        run.finished_at, run.phase = utcnow(), None
+
+    def _issue_counts(self, session: Session, run_id: int) -> dict[str, int]:
+        rows = session.execute(
+            select(SyncIssue.severity, SyncIssue.id).where(SyncIssue.run_id == run_id)
+        ).all()
+        found = {"error": 0, "warning": 0}
+        for severity, _ in rows:
+            found[severity] = found.get(severity, 0) + 1
+        return found
+
+    def _set(self, run_id: int, **values: Any) -> None:
+        with self.db.writing() as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            for name, value in values.items():
+                setattr(run, name, value)
+
+    def _finish(self, run_id: int, status: str, *, message: str) -> SyncRun:
+        with self.db.writing() as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            run.status, run.message, run.finished_at, run.phase = status, message, utcnow(), None
+            clear_stage(session, run_id)
+            session.flush()
+            session.expunge(run)
+        return run
+
+    def _reject(self, run_id: int, issues: list[Issue]) -> SyncRun:
+        """R22: an unusable snapshot is kept as a rejected run with its errors; nothing applied."""
+        with self.db.writing() as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            session.execute(
+                table_of(SyncIssue).insert(),
+                [
+                    {"run_id": run_id, "org_id": run.org_id, "severity": i.severity, **i.as_dict()}
+                    for i in issues
+                ],
+            )
+            counts = empty_counts()
+            counts["errors"] = sum(i.severity == "error" for i in issues)
+            counts["warnings"] = len(issues) - counts["errors"]
+            run.counts = counts
+            run.status, run.finished_at, run.phase = "rejected", utcnow(), None
+            run.message = issues[0].message if issues else "the snapshot cannot be read"
+            clear_stage(session, run_id)
+            session.flush()
+            session.expunge(run)
+        return run
+
+    def decide(self, run_id: int, *, approve: bool, by: str) -> SyncRun:
+        """R20: apply a held run against the roster as it is now, or discard it."""
+        with self.db.session(write=False) as session:
+            run = session.get(SyncRun, run_id)
+            if run is None or run.status != "needs_approval":
+                raise NotWaiting(f"run {run_id} is not waiting for a decision")
+            org_id = run.org_id
+        acquire(self.db, org_id=org_id, run_id=run_id)
+        try:
+            with self.db.writing() as session:
+                run = session.get(SyncRun, run_id)
+                assert run is not None
+                if run.status != "needs_approval":
+                    raise NotWaiting(f"run {run_id} is not waiting for a decision")
+                run.decided_by = by
+                session.execute(
+                    delete(Change).where(Change.run_id == run_id, Change.preview.is_(True))
+                )
+                session.execute(delete(SyncConflict).where(SyncConflict.run_id == run_id))
+                if not approve:
+                    run.status, run.finished_at = "discarded", utcnow()
+                    clear_stage(session, run_id)
+            if not approve:
+                with self.db.session(write=False) as session:
+                    found = session.get(SyncRun, run_id)
+                    assert found is not None
+                    session.expunge(found)
+                    return found
+            return self.apply(run_id, approving=True)
+        finally:
+            release(self.db, org_id=org_id, run_id=run_id)
+
+
+def _memberships(ctx: RunContext) -> None:
+    if not ctx.full:
+        resolve_existing(ctx)
+    apply_memberships(ctx)
+
+
+def _over_threshold(ctx: RunContext, threshold_percent: int) -> bool:
+    """R20, for students, educators and classes separately."""
+    return any(
+        needs_approval(
+            active=ctx.active_before.get(kind, 0),
+            deactivating=ctx.deactivating.get(kind, 0),
+            threshold_percent=threshold_percent,
+        )
+        for kind in ("student", "educator", "class")
+    )
+
+
+def _drop_work_tables(session: Session, run_id: int) -> None:
+    for table in (SyncKey, SyncMember, SyncProduct):
+        session.execute(delete(table).where(table.run_id == run_id))
+
+
+def _capture(session: Session, log: ChangeLog) -> None:
+    """A held run: read back the changes it wrote, to keep them as its preview."""
+    rows = session.execute(
+        select(table_of(Change)).where(Change.run_id == log.run_id).order_by(Change.id)
+    ).all()
+    for row in rows:
+        values = dict(row._mapping)
+        values.pop("id")
+        values["preview"] = True
+        log._rows.append(values)
+        if len(log._rows) >= 5000:
+            log.flush()
+    log.flush()
+
+
+def _conflict_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(table_of(SyncConflict)).where(SyncConflict.run_id == run_id)
+    ).all()
+    return [{k: v for k, v in r._mapping.items() if k != "id"} for r in rows]
+
+
+def _issue_rows(session: Session, run_id: int, *, after: int) -> list[dict[str, Any]]:
+    """Issues found while planning (those of staging were committed before)."""
+    rows = session.execute(
+        select(table_of(SyncIssue))
+        .where(SyncIssue.run_id == run_id, SyncIssue.id > after)
+        .order_by(SyncIssue.id)
+    ).all()
+    return [{k: v for k, v in r._mapping.items() if k != "id"} for r in rows]

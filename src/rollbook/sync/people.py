@@ -1,0 +1,566 @@
+"""Students and educators of a run: match (R6, R9, R10), adopt (R7), create (R8), update
+(R11, R12, R16, R17), deactivate and reactivate (R19).
+
+Staged users are read in chunks; each chunk's candidates come from one query on the three
+keys. An entity whose fingerprint and version say that neither the SIS nor a person touched
+it since the last run is recognised without comparing its fields (R17 still holds: a hand
+edit moves `version`). Everything else goes field by field through `sync/reconcile.py`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from rollbook.domain.fields import EntityKind, mask_of
+from rollbook.domain.matching import Candidate, Key, match_record
+from rollbook.domain.values import username_key
+from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
+from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
+from rollbook.sync.context import RunContext
+from rollbook.sync.incoming import Incoming, Role, Skip, person_from
+from rollbook.sync.reconcile import Reconciled, reconcile
+from rollbook.sync.writes import (
+    ConcurrentEdit,
+    KeyWriter,
+    ids_of_new,
+    record_conflict,
+    record_issue,
+    snapshot_of,
+)
+
+CHUNK = 1000
+_P = table_of(Person)
+_COLUMNS = (
+    "status",
+    "username",
+    "external_id",
+    "alt_external_id",
+    "first_name",
+    "last_name",
+    "middle_name",
+    "preferred_first_name",
+    "grade",
+    "email",
+    "role",
+    "admin_scope",
+)
+
+
+def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
+    last = 0
+    while True:
+        rows = ctx.session.execute(
+            select(table_of(StageUser))
+            .where(StageUser.run_id == ctx.run_id, StageUser.line > last)
+            .order_by(StageUser.line)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1].line
+        yield list(rows)
+
+
+def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
+    found: dict[str, list[Role]] = defaultdict(list)
+    if ctx.version != "1.2":
+        return found
+    rows = ctx.session.execute(
+        select(
+            StageRole.user_sourced_id,
+            StageRole.role,
+            StageRole.role_type,
+            StageRole.org_sourced_id,
+            StageRole.line,
+        )
+        .where(
+            StageRole.run_id == ctx.run_id,
+            StageRole.user_sourced_id.in_(sourced_ids),
+            or_(StageRole.status.is_(None), StageRole.status != "tobedeleted"),
+        )
+        .order_by(StageRole.line)
+    )
+    for user, role, role_type, org_ref, line in rows:
+        found[user].append(Role(role, role_type, org_ref, line))
+    return found
+
+
+def _claimed_twice(ctx: RunContext) -> dict[Key, set[str]]:
+    """R9: keys that two incoming records both carry."""
+    twice: dict[Key, set[str]] = {}
+    for key, column in (
+        ("username", StageUser.username_key),
+        ("alt_external_id", StageUser.identifier),
+    ):
+        twice[key] = set(  # type: ignore[index]
+            ctx.session.scalars(
+                select(column)
+                .where(StageUser.run_id == ctx.run_id, column.is_not(None), column != "")
+                .group_by(column)
+                .having(func.count() > 1)
+            )
+        )
+    return twice
+
+
+def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
+    names = {username_key(r.values["username"]) for r in records}
+    externals = {r.sourced_id for r in records}
+    alts = {r.values["alt_external_id"] for r in records if r.values.get("alt_external_id")}
+    return list(
+        ctx.session.execute(
+            select(
+                _P.c.id,
+                _P.c.kind,
+                _P.c.origin,
+                _P.c.status,
+                _P.c.version,
+                _P.c.synced_version,
+                _P.c.sis_hash,
+                _P.c.username_key,
+                _P.c.external_id,
+                _P.c.alt_external_id,
+            ).where(
+                _P.c.org_id == ctx.org.id,
+                or_(
+                    _P.c.username_key.in_(names),
+                    _P.c.external_id.in_(externals),
+                    _P.c.alt_external_id.in_(alts) if alts else false(),
+                ),
+            )
+        )
+    )
+
+
+def _found_for(record: Incoming, rows: list[Row[Any]]) -> dict[Key, list[Candidate]]:
+    name = username_key(record.values["username"])
+    alt = record.values.get("alt_external_id")
+    found: dict[Key, list[Candidate]] = {}
+    for row in rows:
+        hits: list[Key] = []
+        if row.username_key == name:
+            hits.append("username")
+        if row.external_id == record.sourced_id:
+            hits.append("external_id")
+        if alt and row.alt_external_id == alt:
+            hits.append("alt_external_id")
+        for key in hits:
+            found.setdefault(key, []).append(Candidate(row.id, row.kind))
+    return found
+
+
+class PeopleStep:
+    """The people part of one run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.twice = _claimed_twice(ctx)
+        self.keys = KeyWriter(ctx)
+        # Sourced ids with a row skipped for an error; one staged row may share it (R9).
+        self.skipped = set(
+            ctx.session.scalars(
+                select(StageSkipped.sourced_id).where(
+                    StageSkipped.run_id == ctx.run_id, StageSkipped.file == "users.csv"
+                )
+            )
+        )
+
+    def run(self) -> None:
+        ctx = self.ctx
+        for kind in ("student", "educator"):
+            ctx.active_before[kind] = self._active(kind)
+        for chunk in _staged(ctx):
+            self._chunk(chunk)
+        self._protect_skipped()
+        if ctx.full:
+            self._deactivate_absent()
+
+    def _active(self, kind: str) -> int:
+        return int(
+            self.ctx.session.scalar(
+                select(func.count()).where(
+                    _P.c.org_id == self.ctx.org.id,
+                    _P.c.kind == kind,
+                    _P.c.origin == "sis",
+                    _P.c.status == "active",
+                )
+            )
+            or 0
+        )
+
+    def _chunk(self, chunk: list[Row[Any]]) -> None:
+        ctx = self.ctx
+        roles = _roles(ctx, [r.sourced_id for r in chunk])
+        records: list[Incoming] = []
+        for row in chunk:
+            made = person_from(
+                row._mapping,
+                roles.get(row.sourced_id, []),
+                version=ctx.version,  # type: ignore[arg-type]
+                schools=ctx.schools,
+                district_refs=ctx.district_refs,
+            )
+            if isinstance(made, Skip):
+                if made.error is None:
+                    ctx.counts["not_imported"] += 1
+                    self.keys.add("person", made.sourced_id, None, "ignored")
+                    continue
+                record_issue(ctx, made.error)
+                self.keys.add("person", made.sourced_id, None, "held")
+                continue
+            if made.sourced_id in self.skipped:
+                self._conflict(
+                    made, "external_id", [], "another row of users.csv has this sourcedId"
+                )
+                continue
+            records.append(made)
+        rows = _candidates(ctx, records) if records else []
+        by_id = {row.id: row for row in rows}
+        creates: list[Incoming] = []
+        matched: list[tuple[Incoming, Row[Any]]] = []
+        for record in records:
+            found = _found_for(record, rows)
+            twice = [
+                k
+                for k, v in (
+                    ("username", username_key(record.values["username"])),
+                    ("alt_external_id", record.values.get("alt_external_id")),
+                )
+                if v and v in self.twice[k]  # type: ignore[index]
+            ]
+            match = match_record(kind=record.kind, found=found, claimed_twice=twice)  # type: ignore[arg-type]
+            if match.outcome == "conflict":
+                self._conflict(record, match.key, match.candidates, match.message)
+            elif match.outcome == "create":
+                creates.append(record)
+            else:
+                matched.append((record, by_id[match.entity_id]))
+        self._create(creates)
+        self._update(matched)
+        self.keys.flush()
+
+    def _conflict(
+        self, record: Incoming, key: Key | None, candidates: Sequence[int], message: str
+    ) -> None:
+        value = {
+            "username": record.values["username"],
+            "external_id": record.sourced_id,
+            "alt_external_id": record.values.get("alt_external_id"),
+        }.get(key or "")
+        record_conflict(
+            self.ctx,
+            self.keys,
+            record,
+            file="users.csv",
+            key=key,
+            value=value,
+            candidates=list(candidates),
+            message=message,
+        )
+
+    def _create(self, records: list[Incoming]) -> None:
+        if not records:
+            return
+        ctx = self.ctx
+        now = utcnow()
+        rows = [_person_row(ctx, r, now) for r in records]
+        ids = ids_of_new(ctx.session, _P, rows)
+        schools, settings = [], []
+        for record, person_id in zip(records, ids, strict=True):
+            schools += [
+                {"person_id": person_id, "school_id": s, "org_id": ctx.org.id}
+                for s in record.values["school_ids"]
+            ]
+            settings += [
+                {
+                    "person_id": person_id,
+                    "product": p,
+                    "setting": s,
+                    "org_id": ctx.org.id,
+                    "value": v,
+                    "source": "sis",
+                    "sis_sends": True,
+                    "updated_at": now,
+                }
+                for (p, s), v in record.settings.items()
+            ]
+            ctx.bump(record.kind, "created")
+            ctx.counts["product_settings_changed"] += len(record.settings)
+            ctx.log.add(
+                record.kind, person_id, "created", ref=record.sourced_id, new=snapshot_of(record)
+            )
+            self.keys.add("person", record.sourced_id, person_id, "applied")
+        if schools:
+            ctx.session.execute(insert(PersonSchool), schools)
+        if settings:
+            ctx.session.execute(insert(ProductSetting), settings)
+
+    def _update(self, matched: list[tuple[Incoming, Row[Any]]]) -> None:
+        ctx = self.ctx
+        todo: list[tuple[Incoming, Row[Any]]] = []
+        digests = {}
+        for record, row in matched:
+            digest = record.digest()
+            digests[row.id] = digest
+            self.keys.add("person", record.sourced_id, row.id, "applied")
+            untouched = row.version == row.synced_version and row.sis_hash == digest
+            leave = record.tobedeleted and (row.origin == "manual" or row.status == "inactive")
+            if leave or (row.origin == "sis" and untouched and not record.tobedeleted):
+                # R5: a delete of the SIS never reaches a manual entity.
+                ctx.bump(record.kind, "unchanged")
+            else:
+                todo.append((record, row))
+        if todo:
+            _Updater(ctx, todo, digests).run()
+
+    def _protect_skipped(self) -> None:
+        """R22: the entity of a record skipped for an input error is not deactivated."""
+        ctx = self.ctx
+        skipped = select(StageSkipped.sourced_id).where(
+            StageSkipped.run_id == ctx.run_id, StageSkipped.file == "users.csv"
+        )
+        ids = ctx.session.scalars(
+            select(_P.c.id).where(_P.c.org_id == ctx.org.id, _P.c.external_id.in_(skipped))
+        ).all()
+        for person_id in ids:
+            self.keys.protect("person", person_id)
+        self.keys.flush()
+
+    def _deactivate_absent(self) -> None:
+        """R19: a `sis` person absent from a full snapshot is deactivated, never deleted."""
+        ctx = self.ctx
+        seen = select(SyncKey.entity_id).where(
+            SyncKey.run_id == ctx.run_id, SyncKey.kind == "person", SyncKey.entity_id == _P.c.id
+        )
+        gone = ctx.session.execute(
+            select(_P.c.id, _P.c.kind, _P.c.external_id).where(
+                _P.c.org_id == ctx.org.id,
+                _P.c.origin == "sis",
+                _P.c.status == "active",
+                ~seen.exists(),
+            )
+        ).all()
+        for start in range(0, len(gone), CHUNK):
+            part = gone[start : start + CHUNK]
+            ctx.session.execute(
+                update(_P)
+                .where(_P.c.id.in_([g.id for g in part]))
+                .values(
+                    status="inactive",
+                    version=_P.c.version + 1,
+                    synced_version=_P.c.version + 1,
+                    sis_hash=None,
+                    updated_at=utcnow(),
+                )
+            )
+            for g in part:
+                ctx.bump(g.kind, "deactivated")
+                ctx.deactivating[g.kind] = ctx.deactivating.get(g.kind, 0) + 1
+                ctx.log.add(
+                    g.kind,
+                    g.id,
+                    "deactivated",
+                    ref=g.external_id,
+                    field_name="status",
+                    old="active",
+                    new="inactive",
+                )
+
+
+def _derived(values: dict[str, Any]) -> dict[str, Any]:
+    first, last = values["first_name"], values["last_name"]
+    return {
+        "username_key": username_key(values["username"]),
+        "sort_key": f"{last.casefold()} {first.casefold()}",
+        "first_key": f"{first.casefold()} {last.casefold()}",
+    }
+
+
+def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
+    values = {c: record.values.get(c) for c in _COLUMNS}
+    sent = [k for k, v in record.values.items() if v not in (None, "", [])]
+    return {
+        **values,
+        **_derived(record.values),
+        "org_id": ctx.org.id,
+        "kind": record.kind,
+        "origin": "sis",
+        "notes": None,
+        "version": 1,
+        "synced_version": 1,
+        "sis_hash": record.digest(),
+        "manual_mask": 0,
+        "sis_mask": mask_of(record.kind, sent),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+class _Updater:
+    """Matched people whose fields must be compared: load, reconcile, write, record."""
+
+    def __init__(
+        self, ctx: RunContext, todo: list[tuple[Incoming, Row[Any]]], digests: dict[int, str]
+    ) -> None:
+        self.ctx = ctx
+        self.todo = todo
+        self.digests = digests
+
+    def run(self) -> None:
+        ctx = self.ctx
+        ids = [row.id for _, row in self.todo]
+        people = {p.id: p for p in ctx.session.execute(select(_P).where(_P.c.id.in_(ids)))}
+        schools: dict[int, list[int]] = defaultdict(list)
+        for person_id, school_id in ctx.session.execute(
+            select(PersonSchool.person_id, PersonSchool.school_id).where(
+                PersonSchool.person_id.in_(ids)
+            )
+        ):
+            schools[person_id].append(school_id)
+        settings: dict[int, dict[tuple[str, str], tuple[Any, str, bool]]] = defaultdict(dict)
+        for s in ctx.session.execute(
+            select(table_of(ProductSetting)).where(ProductSetting.person_id.in_(ids))
+        ):
+            settings[s.person_id][(s.product, s.setting)] = (s.value, s.source, s.sis_sends)
+        for record, row in self.todo:
+            person = people[row.id]
+            current = {c: getattr(person, c) for c in _COLUMNS}
+            current["school_ids"] = sorted(schools.get(row.id, []))
+            done = reconcile(
+                record.kind,
+                current=current,
+                manual_mask=person.manual_mask,
+                incoming=record,
+                settings=settings.get(row.id, {}) if record.kind == "student" else None,
+            )
+            self._write(record, person, current, done)
+
+    def _write(
+        self, record: Incoming, person: Any, current: dict[str, Any], done: Reconciled
+    ) -> None:
+        ctx = self.ctx
+        kind: EntityKind = record.kind
+        adopted = person.origin == "manual"
+        values = {**current, **done.writes}
+        changes = {
+            "origin": "sis",
+            "manual_mask": done.manual_mask,
+            "sis_mask": done.sis_mask,
+            "sis_hash": None if record.tobedeleted else self.digests[person.id],
+            "version": person.version + 1,
+            "synced_version": person.version + 1,
+            "updated_at": utcnow(),
+            **{c: values[c] for c in _COLUMNS},
+            **_derived(values),
+        }
+        result = ctx.session.execute(
+            update(_P)
+            .where(and_(_P.c.id == person.id, _P.c.version == person.version))
+            .values(**changes)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentEdit(f"{kind} {person.id} changed during the run")
+        if "school_ids" in done.writes:
+            ctx.session.execute(
+                table_of(PersonSchool).delete().where(PersonSchool.person_id == person.id)
+            )
+            rows = [
+                {"person_id": person.id, "school_id": s, "org_id": ctx.org.id}
+                for s in values["school_ids"]
+            ]
+            if rows:
+                ctx.session.execute(insert(PersonSchool), rows)
+        _write_settings(ctx, person.id, done)
+        self._record(record, person, done, adopted)
+
+    def _record(self, record: Incoming, person: Any, done: Reconciled, adopted: bool) -> None:
+        ctx = self.ctx
+        kind = record.kind
+        ref = record.sourced_id
+        status_change = next((c for c in done.changes if c.field == "status"), None)
+        if adopted:
+            ctx.bump(kind, "adopted")
+            ctx.log.add(
+                kind, person.id, "adopted", ref=ref, field_name="origin", old="manual", new="sis"
+            )
+        elif status_change and status_change.new == "active":
+            ctx.bump(kind, "reactivated")
+        elif status_change and status_change.new == "inactive":
+            ctx.bump(kind, "deactivated")
+        elif done.changes:
+            ctx.bump(kind, "updated")
+        else:
+            ctx.bump(kind, "unchanged")
+        if status_change and status_change.new == "inactive" and person.status == "active":
+            ctx.deactivating[kind] = ctx.deactivating.get(kind, 0) + 1
+        for change in done.changes:
+            action = "updated"
+            if change.field == "status":
+                action = "reactivated" if change.new == "active" else "deactivated"
+            old, new = change.old, change.new
+            if change.field == "school_ids":
+                old, new = [str(s) for s in old or []], [str(s) for s in new or []]
+            ctx.log.add(
+                kind,
+                person.id,
+                action,
+                ref=ref,
+                field_name=change.field,
+                old=old,
+                new=new,
+                overwritten=change.overwritten,
+            )
+        for name in done.claimed:
+            ctx.log.add(kind, person.id, "source_claimed", ref=ref, field_name=name)
+        for s in done.settings:
+            if s.op in ("set", "clear"):
+                ctx.log.add(
+                    kind,
+                    person.id,
+                    "setting_changed",
+                    ref=ref,
+                    field_name=f"{s.product}.{s.setting}",
+                    old=s.old,
+                    new=s.new,
+                    overwritten=s.overwritten,
+                )
+        ctx.counts["manual_edits_overwritten"] += done.overwritten
+        ctx.counts["product_settings_changed"] += done.settings_changed
+
+
+def _write_settings(ctx: RunContext, person_id: int, done: Reconciled) -> None:
+    table = table_of(ProductSetting)
+    for s in done.settings:
+        where = and_(
+            table.c.person_id == person_id,
+            table.c.product == s.product,
+            table.c.setting == s.setting,
+        )
+        if s.op == "clear":
+            ctx.session.execute(table.delete().where(where))
+            continue
+        exists = ctx.session.scalar(select(func.count()).select_from(table).where(where))
+        values: dict[str, Any] = {
+            "source": s.source or "sis",
+            "sis_sends": s.sis_sends,
+            "updated_at": utcnow(),
+        }
+        if s.op == "set":
+            values["value"] = s.new
+        if exists:
+            ctx.session.execute(table.update().where(where).values(**values))
+        else:
+            ctx.session.execute(
+                insert(table).values(
+                    person_id=person_id,
+                    product=s.product,
+                    setting=s.setting,
+                    org_id=ctx.org.id,
+                    **{"value": s.new, **values},
+                )
+            )

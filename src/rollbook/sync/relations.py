@@ -1,0 +1,447 @@
+"""Memberships (R15) and class products (R14) of the run's classes, by set operations.
+
+What the SIS sends is resolved to ids with joins on the run's keys (`sync_keys`) and put in
+`sync_members` / `sync_products`; the differences with what is stored are then read, logged
+per class and written, each in a few statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from rollbook.store.models import Class, ClassProduct, Membership, Person, utcnow
+from rollbook.store.sync_tables import (
+    StageClassResource,
+    StageEnrollment,
+    StageResource,
+    SyncKey,
+    SyncMember,
+    SyncProduct,
+)
+from rollbook.sync.context import RunContext
+from rollbook.sync.records import Issue
+from rollbook.sync.writes import record_issue
+
+# Enrollment roles that make a member (interfaces.md: student / teacher, aide, administrator).
+MEMBER_ROLES = ("student", "teacher", "aide", "administrator", "proctor")
+_FIELD = {"student": "students", "educator": "educators"}
+_RESOLVED = ("applied", "ref")
+MAX_REFERENCE_ERRORS = 10_000
+
+
+def _active(status: Any) -> Any:
+    return or_(status.is_(None), status != "tobedeleted")
+
+
+def _key(ctx: RunContext, kind: str, sourced: Any, states: Iterable[str] = _RESOLVED) -> Any:
+    alias = aliased(SyncKey)
+    return alias, and_(
+        alias.run_id == ctx.run_id,
+        alias.kind == kind,
+        alias.sourced_id == sourced,
+        alias.state.in_(list(states)),
+    )
+
+
+def resolve_existing(ctx: RunContext) -> None:
+    """A delta names people and classes it does not carry: resolve them to stored `sis` ones."""
+    for kind, model, column in (
+        ("person", Person, StageEnrollment.user_sourced_id),
+        ("class", Class, StageEnrollment.class_sourced_id),
+        ("class", Class, StageClassResource.class_sourced_id),
+    ):
+        table = column.class_
+        referenced = select(column).where(table.run_id == ctx.run_id)
+        known = select(SyncKey.sourced_id).where(
+            SyncKey.run_id == ctx.run_id,
+            SyncKey.kind == kind,
+            SyncKey.sourced_id == model.external_id,
+        )
+        ctx.session.execute(
+            insert(SyncKey).from_select(
+                ["run_id", "kind", "sourced_id", "entity_id", "state"],
+                select(
+                    literal(ctx.run_id), literal(kind), model.external_id, model.id, literal("ref")
+                )
+                .where(
+                    model.org_id == ctx.org.id,
+                    model.origin == "sis",
+                    model.external_id.in_(referenced),
+                    ~known.exists(),
+                )
+                .distinct(),
+            )
+        )
+
+
+def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: str) -> None:
+    for n, (line, column, ref) in enumerate(rows):
+        if n >= MAX_REFERENCE_ERRORS:
+            break
+        message = f"{file} line {line}, column {column}: unknown {what} {ref!r}"
+        record_issue(ctx, Issue(file, line, column, f"unknown_{what}", message, None, "error"))
+
+
+def apply_memberships(ctx: RunContext) -> None:
+    """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
+    session = ctx.session
+    e = StageEnrollment
+    kc, on_class = _key(ctx, "class", e.class_sourced_id)
+    kp, on_person = _key(ctx, "person", e.user_sourced_id)
+    role = func.lower(e.role)
+    sent = (
+        # A member's role is their kind: Membership.role is `student` or `educator`.
+        select(literal(ctx.run_id), kc.entity_id, kp.entity_id, func.min(Person.kind))
+        .select_from(e)
+        .join(kc, on_class)
+        .join(kp, on_person)
+        .join(Person, Person.id == kp.entity_id)
+        .join(
+            Class, and_(Class.id == kc.entity_id, Class.origin == "sis", Class.status == "active")
+        )
+        .where(e.run_id == ctx.run_id, _active(e.status), role.in_(MEMBER_ROLES))
+        .group_by(kc.entity_id, kp.entity_id)
+    )
+    session.execute(
+        insert(SyncMember).from_select(["run_id", "class_id", "person_id", "role"], sent)
+    )
+    _unresolved_enrollments(ctx)
+    member = and_(
+        SyncMember.run_id == ctx.run_id,
+        SyncMember.class_id == Membership.class_id,
+        SyncMember.person_id == Membership.person_id,
+    )
+    added = (
+        select(SyncMember.class_id, SyncMember.person_id, SyncMember.role)
+        .where(
+            SyncMember.run_id == ctx.run_id,
+            ~exists().where(
+                Membership.class_id == SyncMember.class_id,
+                Membership.person_id == SyncMember.person_id,
+            ),
+        )
+        .order_by(SyncMember.class_id)
+    )
+    _log_members(ctx, session.execute(added).all(), added=True)
+    session.execute(
+        insert(Membership).from_select(
+            ["class_id", "person_id", "role", "org_id", "source", "created_at"],
+            select(
+                SyncMember.class_id,
+                SyncMember.person_id,
+                SyncMember.role,
+                literal(ctx.org.id),
+                literal("sis"),
+                literal(utcnow()),
+            ).where(
+                SyncMember.run_id == ctx.run_id,
+                ~exists().where(
+                    Membership.class_id == SyncMember.class_id,
+                    Membership.person_id == SyncMember.person_id,
+                ),
+            ),
+        )
+    )
+    session.execute(
+        update(Membership)
+        .where(Membership.source == "manual", exists().where(member))
+        .values(source="sis")
+    )
+    removed = _removed_members(ctx)
+    _log_members(ctx, removed, added=False)
+    for class_id, group in groupby(removed, key=lambda r: r[0]):
+        people = [r[1] for r in group]
+        session.execute(
+            delete(Membership).where(
+                Membership.class_id == class_id, Membership.person_id.in_(people)
+            )
+        )
+
+
+def _removed_members(ctx: RunContext) -> list[Any]:
+    k = aliased(SyncKey)
+    held = aliased(SyncKey)
+    m = Membership
+    query = (
+        select(m.class_id, m.person_id, m.role)
+        .join(k, and_(k.run_id == ctx.run_id, k.kind == "class", k.entity_id == m.class_id))
+        .join(Class, and_(Class.id == m.class_id, Class.origin == "sis", Class.status == "active"))
+        .where(
+            ~exists().where(
+                held.run_id == ctx.run_id,
+                held.kind == "person",
+                held.entity_id == m.person_id,
+                held.state == "held",
+            )
+        )
+    )
+    if ctx.full:
+        query = query.where(
+            k.state == "applied",
+            ~exists().where(
+                SyncMember.run_id == ctx.run_id,
+                SyncMember.class_id == m.class_id,
+                SyncMember.person_id == m.person_id,
+            ),
+        )
+    else:
+        e = StageEnrollment
+        kp, on_person = _key(ctx, "person", e.user_sourced_id)
+        gone = (
+            select(kp.entity_id)
+            .select_from(e)
+            .join(kp, on_person)
+            .where(
+                e.run_id == ctx.run_id,
+                e.status == "tobedeleted",
+                e.class_sourced_id == k.sourced_id,
+            )
+        )
+        query = query.where(k.state.in_(_RESOLVED), m.person_id.in_(gone))
+    return list(ctx.session.execute(query.distinct().order_by(m.class_id, m.person_id)).all())
+
+
+def _unresolved_enrollments(ctx: RunContext) -> None:
+    e = StageEnrollment
+    any_class, on_class = _key(ctx, "class", e.class_sourced_id, ("applied", "ref", "held"))
+    any_person, on_person = _key(
+        ctx, "person", e.user_sourced_id, ("applied", "ref", "held", "ignored")
+    )
+    rows = ctx.session.execute(
+        select(
+            e.line,
+            e.class_sourced_id,
+            e.user_sourced_id,
+            any_class.sourced_id,
+            any_person.sourced_id,
+        )
+        .outerjoin(any_class, on_class)
+        .outerjoin(any_person, on_person)
+        .where(
+            e.run_id == ctx.run_id,
+            or_(any_class.sourced_id.is_(None), any_person.sourced_id.is_(None)),
+        )
+        .order_by(e.line)
+        .limit(MAX_REFERENCE_ERRORS)
+    ).all()
+    classes = [(r[0], "classSourcedId", r[1]) for r in rows if r[3] is None]
+    people = [(r[0], "userSourcedId", r[2]) for r in rows if r[3] is not None and r[4] is None]
+    _report_unresolved(ctx, "enrollments.csv", classes, "class")
+    _report_unresolved(ctx, "enrollments.csv", people, "user")
+
+
+def _refs(ctx: RunContext, class_ids: set[int]) -> dict[int, str | None]:
+    """The SIS ids of classes, for the change log."""
+    rows = ctx.session.execute(
+        select(Class.id, Class.external_id).where(Class.id.in_(class_ids))
+    ).tuples()
+    return dict(rows.all())
+
+
+def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
+    if not rows:
+        return
+    ids = {r[1] for r in rows}
+    names: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), 5000):
+        part = list(ids)[start : start + 5000]
+        for pid, first, last, ref in ctx.session.execute(
+            select(Person.id, Person.first_name, Person.last_name, Person.external_id).where(
+                Person.id.in_(part)
+            )
+        ):
+            names[pid] = (f"{first} {last}", ref)
+    refs = _refs(ctx, {r[0] for r in rows})
+    for (class_id, role), group in groupby(rows, key=lambda r: (r[0], r[2])):
+        members = [
+            {"id": str(pid), "sourced_id": names[pid][1], "name": names[pid][0]}
+            for _, pid, _ in group
+        ]
+        what = "enrollments"
+        ctx.counts[what]["added" if added else "removed"] += len(members)
+        ctx.log.add(
+            "class",
+            class_id,
+            "members_added" if added else "members_removed",
+            ref=refs.get(class_id),
+            field_name=_FIELD[role],
+            old=None if added else members,
+            new=members if added else None,
+        )
+
+
+def apply_products(ctx: RunContext) -> None:
+    """R14: products the SIS sends are associated at every run; its own it stops sending go."""
+    session = ctx.session
+    products = _products_of_resources(ctx)
+    cr = StageClassResource
+    kc, on_class = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref"))
+    for resource, product in products.items():
+        session.execute(
+            insert(SyncProduct).from_select(
+                ["run_id", "class_id", "product"],
+                select(literal(ctx.run_id), kc.entity_id, literal(product))
+                .select_from(cr)
+                .join(kc, on_class)
+                .join(
+                    Class,
+                    and_(Class.id == kc.entity_id, Class.origin == "sis", Class.status == "active"),
+                )
+                .where(
+                    cr.run_id == ctx.run_id, cr.resource_sourced_id == resource, _active(cr.status)
+                )
+                .distinct(),
+            )
+        )
+    any_class, on_any = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref", "held"))
+    unknown = ctx.session.execute(
+        select(cr.line, cr.class_sourced_id)
+        .outerjoin(any_class, on_any)
+        .where(cr.run_id == ctx.run_id, any_class.sourced_id.is_(None))
+        .order_by(cr.line)
+        .limit(MAX_REFERENCE_ERRORS)
+    ).all()
+    _report_unresolved(
+        ctx, "classResources.csv", [(r[0], "classSourcedId", r[1]) for r in unknown], "class"
+    )
+    link = and_(
+        ClassProduct.class_id == SyncProduct.class_id, ClassProduct.product == SyncProduct.product
+    )
+    to_add = session.execute(
+        select(SyncProduct.class_id, SyncProduct.product)
+        .where(SyncProduct.run_id == ctx.run_id, ~exists().where(link))
+        .order_by(SyncProduct.class_id)
+    ).all()
+    now = utcnow()
+    if to_add:
+        session.execute(
+            insert(ClassProduct),
+            [
+                {
+                    "class_id": c,
+                    "product": p,
+                    "org_id": ctx.org.id,
+                    "source": "sis",
+                    "created_at": now,
+                }
+                for c, p in to_add
+            ],
+        )
+    session.execute(
+        update(ClassProduct)
+        .where(
+            ClassProduct.source == "manual", exists().where(SyncProduct.run_id == ctx.run_id, link)
+        )
+        .values(source="sis")
+    )
+    to_remove = _removed_products(ctx, products)
+    for class_id, product in to_remove:
+        session.execute(
+            delete(ClassProduct).where(
+                ClassProduct.class_id == class_id, ClassProduct.product == product
+            )
+        )
+    refs = _refs(ctx, {r[0] for r in [*to_add, *to_remove]})
+    for class_id, product in to_add:
+        ctx.counts["class_products"]["added"] += 1
+        ctx.log.add(
+            "class",
+            class_id,
+            "product_added",
+            ref=refs.get(class_id),
+            field_name="products",
+            new={"code": product, "source": "sis"},
+        )
+    for class_id, product in to_remove:
+        ctx.counts["class_products"]["removed"] += 1
+        ctx.log.add(
+            "class",
+            class_id,
+            "product_removed",
+            ref=refs.get(class_id),
+            field_name="products",
+            old={"code": product, "source": "sis"},
+        )
+
+
+def _products_of_resources(ctx: RunContext) -> dict[str, str]:
+    """resources.csv: each resource's product code; others are warned about once."""
+    found: dict[str, str] = {}
+    rows = ctx.session.execute(
+        select(StageResource.line, StageResource.sourced_id, StageResource.vendor_resource_id)
+        .where(StageResource.run_id == ctx.run_id)
+        .order_by(StageResource.line)
+    )
+    codes = {code.casefold(): code for code in ctx.catalogue.products}
+    for line, sourced_id, vendor_id in rows:
+        code = codes.get(vendor_id.strip().casefold())
+        if code is None:
+            message = (
+                f"resources.csv line {line}, column vendorResourceId: {vendor_id!r} is not a "
+                f"product of the catalogue ({', '.join(ctx.catalogue.products)}); "
+                "classes using it get no product"
+            )
+            record_issue(
+                ctx,
+                Issue(
+                    "resources.csv",
+                    line,
+                    "vendorResourceId",
+                    "unknown_product",
+                    message,
+                    sourced_id,
+                    "warning",
+                ),
+            )
+            continue
+        found[sourced_id] = code
+    return found
+
+
+def _removed_products(ctx: RunContext, products: dict[str, str]) -> list[Any]:
+    k = aliased(SyncKey)
+    query = (
+        select(ClassProduct.class_id, ClassProduct.product)
+        .join(
+            k, and_(k.run_id == ctx.run_id, k.kind == "class", k.entity_id == ClassProduct.class_id)
+        )
+        .join(
+            Class,
+            and_(
+                Class.id == ClassProduct.class_id, Class.origin == "sis", Class.status == "active"
+            ),
+        )
+        .where(ClassProduct.source == "sis")
+    )
+    if ctx.full:
+        query = query.where(
+            k.state == "applied",
+            ~exists().where(
+                SyncProduct.run_id == ctx.run_id,
+                SyncProduct.class_id == ClassProduct.class_id,
+                SyncProduct.product == ClassProduct.product,
+            ),
+        )
+    else:
+        cr = StageClassResource
+        conditions = [
+            and_(
+                ClassProduct.product == product,
+                exists().where(
+                    cr.run_id == ctx.run_id,
+                    cr.status == "tobedeleted",
+                    cr.resource_sourced_id == resource,
+                    cr.class_sourced_id == k.sourced_id,
+                ),
+            )
+            for resource, product in products.items()
+        ]
+        if not conditions:
+            return []
+        query = query.where(k.state.in_(_RESOLVED), or_(*conditions))
+    return list(ctx.session.execute(query.distinct().order_by(ClassProduct.class_id)).all())

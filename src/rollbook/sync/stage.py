@@ -1,0 +1,257 @@
+"""The stage step: stream a parsed snapshot into the staging tables, in bulk.
+
+Rows go in batches (`executemany`, one statement per batch), each batch committed on its
+own so that hand edits are never kept waiting long on SQLite's single writer. Row-level
+issues are stored with the run; the SIS ids of skipped users and classes are kept so that
+their entities are not deactivated (R22).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.orm import Session
+
+from rollbook.domain.values import username_key
+from rollbook.store.db import Database
+from rollbook.store.models import table_of
+from rollbook.store.sync_tables import (
+    STAGE_TABLES,
+    StageClass,
+    StageClassResource,
+    StageEnrollment,
+    StageOrg,
+    StageResource,
+    StageRole,
+    StageSkipped,
+    StageUser,
+    SyncIssue,
+)
+from rollbook.sync.parse import Snapshot
+from rollbook.sync.records import (
+    ClassResourceRow,
+    ClassRow,
+    EnrollmentRow,
+    Issue,
+    OrgRow,
+    ResourceRow,
+    RoleRow,
+    UserRow,
+)
+
+BATCH = 5000
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class Staged:
+    """What the stage step counted."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    warnings: int = 0
+
+
+def _org(run_id: int, row: OrgRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "name": row.name,
+        "type": row.type,
+        "identifier": row.identifier,
+        "status": row.status,
+    }
+
+
+def _user(run_id: int, row: UserRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "status": row.status,
+        "enabled": row.enabled,
+        "username": row.username,
+        "username_key": username_key(row.username),
+        "identifier": row.identifier,
+        "given_name": row.given_name,
+        "family_name": row.family_name,
+        "middle_name": row.middle_name,
+        "preferred_given_name": row.preferred_given_name,
+        "email": row.email,
+        "grade": row.grade,
+        "role": row.role,
+        "org_refs": list(row.org_sourced_ids),
+        "settings": [list(s) for s in row.settings],
+    }
+
+
+def _role(run_id: int, row: RoleRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "user_sourced_id": row.user_sourced_id,
+        "role": row.role,
+        "role_type": row.role_type,
+        "org_sourced_id": row.org_sourced_id,
+        "status": row.status,
+    }
+
+
+def _class(run_id: int, row: ClassRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "status": row.status,
+        "title": row.title,
+        "class_code": row.class_code,
+        "school_ref": row.school_sourced_id,
+        "grades": list(row.grades),
+        "subjects": list(row.subjects),
+        "periods": list(row.periods),
+    }
+
+
+def _enrollment(run_id: int, row: EnrollmentRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "class_sourced_id": row.class_sourced_id,
+        "user_sourced_id": row.user_sourced_id,
+        "role": row.role,
+        "status": row.status,
+    }
+
+
+def _resource(run_id: int, row: ResourceRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "vendor_resource_id": row.vendor_resource_id,
+        "status": row.status,
+    }
+
+
+def _class_resource(run_id: int, row: ClassResourceRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "class_sourced_id": row.class_sourced_id,
+        "resource_sourced_id": row.resource_sourced_id,
+        "status": row.status,
+    }
+
+
+class _Writer:
+    """Batches rows per table and issues, and commits each batch."""
+
+    def __init__(
+        self, db: Database, *, run_id: int, org_id: int, progress: Progress | None
+    ) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.org_id = org_id
+        self.progress = progress
+        self.staged = Staged()
+        self._issues: list[dict[str, Any]] = []
+        self._skipped: dict[tuple[str, str], None] = {}
+
+    def issue(self, found: Issue) -> None:
+        if found.severity == "error":
+            self.staged.errors += 1
+            if found.sourced_id and found.file in ("users.csv", "classes.csv"):
+                self._skipped[(found.file, found.sourced_id)] = None
+        else:
+            self.staged.warnings += 1
+        self._issues.append(
+            {
+                "run_id": self.run_id,
+                "org_id": self.org_id,
+                "severity": found.severity,
+                **found.as_dict(),
+            }
+        )
+        if len(self._issues) >= BATCH:
+            self._flush_issues()
+
+    def _flush_issues(self) -> None:
+        if self._issues:
+            with self.db.writing() as session:
+                session.execute(insert(SyncIssue), self._issues)
+            self._issues = []
+
+    def rows(
+        self,
+        name: str,
+        table: Table,
+        source: Iterable[Any],
+        shape: Callable[[int, Any], dict[str, Any]],
+    ) -> None:
+        batch: list[dict[str, Any]] = []
+        count = 0
+        for item in source:
+            if isinstance(item, Issue):
+                self.issue(item)
+                continue
+            batch.append(shape(self.run_id, item))
+            if len(batch) >= BATCH:
+                count += self._write(table, batch)
+                batch = []
+                if self.progress:
+                    self.progress(name, count)
+        count += self._write(table, batch)
+        self.staged.rows[name] = count
+        if self.progress:
+            self.progress(name, count)
+
+    def _write(self, table: Table, batch: list[dict[str, Any]]) -> int:
+        if batch:
+            with self.db.writing() as session:
+                session.execute(insert(table), batch)
+        return len(batch)
+
+    def finish(self) -> Staged:
+        self._flush_issues()
+        skipped = [
+            {"run_id": self.run_id, "file": file, "sourced_id": sourced_id}
+            for file, sourced_id in self._skipped
+        ]
+        self._write(table_of(StageSkipped), skipped)
+        return self.staged
+
+
+def stage_snapshot(
+    db: Database, snapshot: Snapshot, *, run_id: int, org_id: int, progress: Progress | None = None
+) -> Staged:
+    """Stream every file of the snapshot into the staging tables of `run_id`."""
+    writer = _Writer(db, run_id=run_id, org_id=org_id, progress=progress)
+    for warning in snapshot.warnings:
+        writer.issue(warning)
+    steps: list[tuple[str, Any, Iterator[Any], Callable[[int, Any], dict[str, Any]]]] = [
+        ("orgs", table_of(StageOrg), snapshot.orgs(), _org),
+        ("users", table_of(StageUser), snapshot.users(), _user),
+        ("roles", table_of(StageRole), snapshot.roles(), _role),
+        ("classes", table_of(StageClass), snapshot.classes(), _class),
+        ("enrollments", table_of(StageEnrollment), snapshot.enrollments(), _enrollment),
+        ("resources", table_of(StageResource), snapshot.resources(), _resource),
+        (
+            "classResources",
+            table_of(StageClassResource),
+            snapshot.class_resources(),
+            _class_resource,
+        ),
+    ]
+    for name, table, source, shape in steps:
+        writer.rows(name, table, source, shape)
+    return writer.finish()
+
+
+def clear_stage(session: Session, run_id: int) -> None:
+    """Drop a run's staged snapshot (the run is over, or was abandoned)."""
+    for table in STAGE_TABLES:
+        session.execute(delete(table).where(table.run_id == run_id))

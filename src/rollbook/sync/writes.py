@@ -1,0 +1,124 @@
+"""Small write helpers shared by the steps of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from rollbook.store.sync_tables import SyncConflict, SyncIssue, SyncKey
+from rollbook.sync.context import RunContext
+from rollbook.sync.incoming import Incoming
+from rollbook.sync.records import Issue
+
+
+class ConcurrentEdit(Exception):
+    """Someone changed an entity between the run's read and its write: the run starts over."""
+
+
+def ids_of_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one statement and return their new ids, in the order of `rows`."""
+    result = session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    )
+    return [row[0] for row in result]
+
+
+def key_row(
+    ctx: RunContext, kind: str, sourced_id: str, entity_id: int | None, state: str
+) -> dict[str, Any]:
+    return {
+        "run_id": ctx.run_id,
+        "kind": kind,
+        "sourced_id": sourced_id,
+        "entity_id": entity_id,
+        "state": state,
+    }
+
+
+class KeyWriter:
+    """Collects a run's resolved keys (`sync_keys`) and writes them in batches.
+
+    A protected entity (`#<id>`) may be named by several held-back records: it is written once.
+    """
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.rows: list[dict[str, Any]] = []
+        self._protected: set[tuple[str, int]] = set()
+
+    def add(self, kind: str, sourced_id: str, entity_id: int | None, state: str) -> None:
+        self.rows.append(key_row(self.ctx, kind, sourced_id, entity_id, state))
+
+    def protect(self, kind: str, entity_id: int) -> None:
+        if (kind, entity_id) not in self._protected:
+            self._protected.add((kind, entity_id))
+            self.add(kind, f"#{entity_id}", entity_id, "held")
+
+    def flush(self) -> None:
+        if self.rows:
+            self.ctx.session.execute(insert(SyncKey), self.rows)
+            self.rows = []
+
+
+def record_issue(ctx: RunContext, issue: Issue) -> None:
+    """An input error or warning found while planning (R22), stored with the run."""
+    ctx.session.execute(
+        insert(SyncIssue),
+        [
+            {
+                "run_id": ctx.run_id,
+                "org_id": ctx.org.id,
+                "severity": issue.severity,
+                **issue.as_dict(),
+            }
+        ],
+    )
+    ctx.counts["errors" if issue.severity == "error" else "warnings"] += 1
+
+
+def snapshot_of(record: Incoming) -> dict[str, Any]:
+    """A created entity's values as its first history entry shows them."""
+    values = dict(record.values)
+    if "school_ids" in values:
+        values["school_ids"] = [str(s) for s in values["school_ids"]]
+    if "school_id" in values:
+        values["school_id"] = str(values["school_id"])
+    if record.settings:
+        values["product_settings"] = {f"{p}.{s}": v for (p, s), v in record.settings.items()}
+    return values
+
+
+def record_conflict(
+    ctx: RunContext,
+    keys: KeyWriter,
+    record: Incoming,
+    *,
+    file: str,
+    key: str | None,
+    value: str | None,
+    candidates: list[int] | tuple[int, ...],
+    message: str,
+) -> None:
+    """R9: a record held back, listed with its candidates, which this run will not deactivate."""
+    ctx.session.execute(
+        insert(SyncConflict),
+        [
+            {
+                "run_id": ctx.run_id,
+                "org_id": ctx.org.id,
+                "kind": record.kind,
+                "sourced_id": record.sourced_id,
+                "key": key,
+                "value": value,
+                "candidates": [str(c) for c in candidates],
+                "message": f"{file} line {record.line}: not applied: {message}",
+            }
+        ],
+    )
+    ctx.counts["conflicts"] += 1
+    group = "class" if record.kind == "class" else "person"
+    keys.add(group, record.sourced_id, None, "held")
+    for candidate in candidates:
+        keys.protect(group, candidate)
