@@ -93,7 +93,9 @@ class Roster:
     def new(cls, db: Database, client: TestClient) -> Roster:
         slug = f"t-{uuid.uuid4().hex[:12]}"
         with db.writing() as session:
-            org = orgs.create_org(session, actor=None, slug=slug, name=f"District {slug}", threshold_percent=None)
+            org = orgs.create_org(
+                session, actor=None, slug=slug, name=f"District {slug}", threshold_percent=None
+            )
         return cls(db=db, client=client, org=org)
 
     @property
@@ -106,7 +108,11 @@ class Roster:
     def school(self, name: str | None = None, external_id: str | None = None) -> str:
         with self.db.writing() as session:
             school = orgs.create_school(
-                session, actor=None, org=self.org, name=name or unique("School "), external_id=external_id
+                session,
+                actor=None,
+                org=self.org,
+                name=name or unique("School "),
+                external_id=external_id,
             )
         self.schools.append(str(school.id))
         return str(school.id)
@@ -138,7 +144,9 @@ class Roster:
         )
         with self.db.writing() as session:
             if password is not None:
-                auth.set_password(session, person=session.get(Person, int(person)), password=password)
+                auth.set_password(
+                    session, person=session.get(Person, int(person)), password=password
+                )
             token = auth.issue_token(session, "educator", int(person), self.org.id, 3600).token
         return Account(person, Api(self.client, token, self.slug), username)
 
@@ -185,12 +193,16 @@ class Roster:
                 person.manual_mask = mask_of(kind, present)  # type: ignore[arg-type]
             session.add(person)
             session.flush()
-            people_store.set_schools(session, person=person, school_ids=[int(s) for s in school_ids])
+            people_store.set_schools(
+                session, person=person, school_ids=[int(s) for s in school_ids]
+            )
             return str(person.id)
 
     def sis_student(self, *, sent: tuple[str, ...] | None = None, **values: Any) -> str:
         """A synced student, as the sync leaves one (every given field sent unless `sent`)."""
-        school_ids = values.pop("school_ids", None) or [self.schools[0] if self.schools else self.school()]
+        school_ids = values.pop("school_ids", None) or [
+            self.schools[0] if self.schools else self.school()
+        ]
         values.setdefault("username", unique("sis.student"))
         values.setdefault("first_name", "Sis")
         values.setdefault("last_name", unique("Student"))
@@ -198,7 +210,9 @@ class Roster:
         return self._person("student", origin="sis", school_ids=school_ids, sent=sent, **values)
 
     def sis_educator(self, **values: Any) -> str:
-        school_ids = values.pop("school_ids", None) or [self.schools[0] if self.schools else self.school()]
+        school_ids = values.pop("school_ids", None) or [
+            self.schools[0] if self.schools else self.school()
+        ]
         values.setdefault("username", unique("sis.teacher"))
         values.setdefault("first_name", "Sis")
         values.setdefault("last_name", unique("Teacher"))
@@ -208,12 +222,19 @@ class Roster:
 
     def sis_class(self, *, members: list[str] = (), products: list[str] = (), **values: Any) -> str:  # type: ignore[assignment]
         """A synced class with SIS memberships and SIS product associations."""
-        school_id = values.pop("school_id", None) or (self.schools[0] if self.schools else self.school())
+        school_id = values.pop("school_id", None) or (
+            self.schools[0] if self.schools else self.school()
+        )
         values.setdefault("name", unique("SIS Class "))
         values.setdefault("external_id", unique("CLS-"))
         with self.db.writing() as session:
             klass = Class(
-                org_id=self.org.id, origin="sis", school_id=int(school_id), kind="class", status="active", **values
+                org_id=self.org.id,
+                origin="sis",
+                school_id=int(school_id),
+                kind="class",
+                status="active",
+                **values,
             )
             klass.name_key = klass.name.casefold()
             klass.grades = values.get("grades", [])
@@ -227,10 +248,18 @@ class Roster:
                 person = session.get(Person, int(person_id))
                 role = "student" if person.kind == "student" else "educator"
                 session.add(
-                    Membership(org_id=self.org.id, class_id=klass.id, person_id=int(person_id), role=role, source="sis")
+                    Membership(
+                        org_id=self.org.id,
+                        class_id=klass.id,
+                        person_id=int(person_id),
+                        role=role,
+                        source="sis",
+                    )
                 )
             for code in products:
-                session.add(ClassProduct(org_id=self.org.id, class_id=klass.id, product=code, source="sis"))
+                session.add(
+                    ClassProduct(org_id=self.org.id, class_id=klass.id, product=code, source="sis")
+                )
             return str(klass.id)
 
     def sis_setting(self, student_id: str, product: str, setting: str, value: Any) -> None:

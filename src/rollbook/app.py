@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from rollbook import __version__
-from rollbook.api import auth, classes, errors, orgs, people, products, settings
+from rollbook.api import auth, classes, deps, errors, orgs, people, products, settings, syncs
 from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services.auth import SignInLimiter
 from rollbook.store.db import Database
+from rollbook.sync.engine import Engine
+from rollbook.sync.worker import SyncWorker
 
 API = "/api/v1"
 SECURITY_HEADERS = {
@@ -26,7 +30,16 @@ SECURITY_HEADERS = {
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """The application for one database; the schema must be up to date (store.db.migrate)."""
     config = config or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker: SyncWorker = app.state.sync_worker
+        worker.start()
+        yield
+        worker.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="rollbook",
         version=__version__,
         description="A school district's roster: the SIS sync and hand edits, living together.",
@@ -38,6 +51,8 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.db = db or Database.connect(config.database_url, pool_size=config.pool_size)
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
+    engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
+    app.state.sync_worker = SyncWorker(engine, Path(config.upload_dir))
     errors.install(app)
     for router in (
         auth.router,
@@ -47,8 +62,9 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
         people.educators,
         settings.router,
         classes.router,
+        syncs.router,
     ):
-        app.include_router(router, prefix=API)
+        app.include_router(router, prefix=API, dependencies=[Depends(deps.refuse_nul)])
 
     @app.middleware("http")
     async def security_headers(

@@ -265,4 +265,6 @@ def operator_create(
 
 
 def main() -> None:
+    import rollbook.cli_sync  # noqa: F401 - registers the sync commands
+
     app()

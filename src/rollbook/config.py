@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +22,8 @@ class Settings(BaseSettings):
     # Largest sync upload accepted, and largest total a sync archive may unpack to.
     max_upload_bytes: int = 512 * 1024 * 1024
     max_unpacked_bytes: int = 4 * 1024 * 1024 * 1024
+    # Where uploaded snapshots wait for their run (deleted once it has read them).
+    upload_dir: str = str(Path(tempfile.gettempdir()) / "rollbook-uploads")
     # Sign-in attempts allowed per account and address within a minute.
     sign_in_attempts_per_minute: int = 10
     # PostgreSQL connection pool.

@@ -65,7 +65,9 @@ def test_apikey_is_printed_once_and_works(cli: CliRunner, client: TestClient) ->
     run(cli, "org", "create", slug, "--name", "Ogdenville")
     key = run(cli, "apikey", "create", slug).strip().splitlines()[-1]
     assert key.startswith("rbk_")
-    response = client.get(f"/api/v1/orgs/{slug}/students", headers={"Authorization": f"Bearer {key}"})
+    response = client.get(
+        f"/api/v1/orgs/{slug}/students", headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code == 200
 
 
@@ -73,7 +75,9 @@ def test_operator_key_creates_organizations(cli: CliRunner, client: TestClient) 
     key = run(cli, "apikey", "create", "--operator").strip().splitlines()[-1]
     slug = f"cli-{uuid.uuid4().hex[:8]}"
     response = client.post(
-        "/api/v1/orgs", json={"slug": slug, "name": "North Haverbrook"}, headers={"Authorization": f"Bearer {key}"}
+        "/api/v1/orgs",
+        json={"slug": slug, "name": "North Haverbrook"},
+        headers={"Authorization": f"Bearer {key}"},
     )
     assert response.status_code == 201, response.text
 
@@ -96,12 +100,16 @@ def test_bad_input_is_a_message_not_a_traceback(cli: CliRunner) -> None:
     assert "first_name" in result.stderr and "role" in result.stderr
 
 
-def test_short_password_is_refused_and_nothing_is_created(cli: CliRunner, client: TestClient) -> None:
+def test_short_password_is_refused_and_nothing_is_created(
+    cli: CliRunner, client: TestClient
+) -> None:
     slug = f"cli-{uuid.uuid4().hex[:8]}"
     run(cli, "org", "create", slug, "--name", "Brockway")
     run(cli, "school", "create", slug, "--name", "Lincoln", "--external-id", "s1")
-    args = ["educator", "create", slug, "--username", "bo", "--first-name", "Bo",
-            "--last-name", "B", "--role", "teacher", "--school", "s1", "--password-stdin"]  # fmt: skip
+    args = [
+        *("educator", "create", slug, "--username", "bo", "--first-name", "Bo"),
+        *("--last-name", "B", "--role", "teacher", "--school", "s1", "--password-stdin"),
+    ]
     result = cli.invoke(app, args, input="short\n")
     assert result.exit_code == 1 and "password" in result.stderr
     run(cli, *args, stdin="long enough now\n")
@@ -112,6 +120,8 @@ def test_demo_creates_accounts_that_sign_in(cli: CliRunner, client: TestClient) 
     assert "ada.admin" in output and "tess.teacher" in output
     run(cli, "demo", "--no-serve")
     token = sign_in(client, "demo", "tess.teacher", "rollbook-teacher")
-    students = client.get("/api/v1/orgs/demo/students", headers={"Authorization": f"Bearer {token}"})
+    students = client.get(
+        "/api/v1/orgs/demo/students", headers={"Authorization": f"Bearer {token}"}
+    )
     assert students.status_code == 200
     assert any(s["first_name"] == "Timothy" for s in students.json()["items"])

@@ -12,12 +12,25 @@ from sqlalchemy.orm import Session
 
 from rollbook.config import Settings
 from rollbook.domain.catalogue import Catalogue
-from rollbook.domain.errors import Unauthenticated, ValidationFailed
+from rollbook.domain.errors import Problem, Unauthenticated, ValidationFailed
 from rollbook.domain.permissions import Actor
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
 from rollbook.store.db import Database
 from rollbook.store.models import Org
+
+
+def refuse_nul(request: Request) -> None:
+    """No address or query parameter holds a NUL character: PostgreSQL text cannot.
+
+    Runs before every other dependency of an API route, so no query ever sees one.
+    """
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    bad = dict.fromkeys(name for name, value in params if "\x00" in str(value))
+    if bad:
+        raise ValidationFailed(
+            [Problem(name, "must not contain control characters") for name in bad]
+        )
 
 
 def database(request: Request) -> Database:
@@ -102,8 +115,19 @@ def write_ctx(
     return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
 
 
+def write_actor(
+    session: Annotated[Session, Depends(write_session)], credentials: Credentials
+) -> Actor:
+    """The signed-in actor of a writing request outside any organization.
+
+    As a dependency it runs before the body is read: no credential is 401, never 422.
+    """
+    return signed_in(session, credentials)
+
+
 ReadCtx = Annotated[Ctx, Depends(read_ctx)]
 WriteCtx = Annotated[Ctx, Depends(write_ctx)]
+WriteActor = Annotated[Actor, Depends(write_actor)]
 CatalogueDep = Annotated[Catalogue, Depends(catalogue)]
 
 

@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 
 from rollbook.domain import errors
 from rollbook.services.auth import TooManyAttempts
+from rollbook.services.syncs import RunNotWaiting
+from rollbook.sync.engine import RunBusy
 
 log = logging.getLogger("rollbook")
 
@@ -27,6 +29,8 @@ STATUS: dict[type[errors.RollbookError], int] = {
     errors.VersionConflict: 412,
     errors.SyncRejected: 422,
     TooManyAttempts: 429,
+    RunNotWaiting: 409,
+    RunBusy: 409,
 }
 
 
@@ -75,7 +79,12 @@ def _message_of(problem: dict[str, Any]) -> str:
 
 def validation_response(error: RequestValidationError) -> JSONResponse:
     details = [
-        {"field": _field_of(p.get("loc", ())), "message": _message_of(p)} for p in error.errors()
+        {
+            # A body that is not JSON at all is located at a character offset: name the body.
+            "field": "body" if p.get("type") == "json_invalid" else _field_of(p.get("loc", ())),
+            "message": _message_of(p),
+        }
+        for p in error.errors()
     ]
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
     body = error_body(

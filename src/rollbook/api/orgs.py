@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from rollbook.api import schemas
-from rollbook.api.deps import Credentials, ReadCtx, WriteCtx, read_session, signed_in, write_session
+from rollbook.api.deps import (
+    Credentials,
+    ReadCtx,
+    WriteActor,
+    WriteCtx,
+    read_session,
+    signed_in,
+    write_session,
+)
 from rollbook.domain.permissions import require
 from rollbook.services import auth
 from rollbook.services import orgs as service
@@ -41,9 +49,8 @@ def list_orgs(
 def create_org(
     body: schemas.OrgIn,
     session: Annotated[Session, Depends(write_session)],
-    credentials: Credentials,
+    actor: WriteActor,
 ) -> dict[str, Any]:
-    actor = signed_in(session, credentials)
     org = service.create_org(
         session,
         actor=actor,

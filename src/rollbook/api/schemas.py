@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-SchoolRef = str | int
+# Strict: JSON `true` or `1.0` is not a reference to school 1.
+SchoolRef = str | StrictInt
 
 
 class StudentIn(Strict):

@@ -108,6 +108,8 @@ def _username(value: Any) -> str | None:
     assert text is not None
     if any(ch.isspace() for ch in text):
         raise ValueProblem("must not contain spaces")
+    if len(username_key(text)) > MAX_TEXT:  # casefolding lengthens some letters (ß → ss)
+        raise ValueProblem(f"must be at most {MAX_TEXT} characters")
     return text
 
 

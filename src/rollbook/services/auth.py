@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.domain.errors import RollbookError, Unauthenticated, ValidationFailed
 from rollbook.domain.permissions import Actor, educator_role
-from rollbook.domain.values import username_key
+from rollbook.domain.values import ValueProblem, normalize, username_key
 from rollbook.store import auth as store
 from rollbook.store import orgs as org_store
 from rollbook.store import people as people_store
@@ -91,6 +91,8 @@ def sign_in(
     session: Session, *, org_slug: str, username: str, password: str, ttl_seconds: int
 ) -> IssuedToken:
     """A token for an educator of an organization, or for an operator when `org` is empty."""
+    if "\x00" in org_slug + username:
+        raise Unauthenticated(SIGN_IN_FAILED)  # PostgreSQL text cannot hold NUL: no such account
     if not org_slug.strip():
         found_operator = store.operator_by_username(session, username.strip())
         stored = found_operator.password_hash if found_operator else _dummy_hash()
@@ -137,11 +139,15 @@ def create_api_key(session: Session, *, org: Org | None, name: str) -> str:
 
     The key is returned once; only its hash is kept.
     """
+    try:
+        clean_name = normalize("name", name)
+    except ValueProblem as problem:
+        raise ValidationFailed.one("name", str(problem)) from None
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     store.add_api_key(
         session,
         org_id=org.id if org else None,
-        name=name,
+        name=clean_name,
         prefix=key[: len(API_KEY_PREFIX) + 6],
         key_hash=_digest(key),
     )

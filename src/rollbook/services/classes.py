@@ -21,6 +21,11 @@ from rollbook.store.paging import Page, check_limit, decode_cursor
 KINDS = ("class", "group")
 
 
+def name_key(name: str) -> str:
+    """The ordering and search key of a class, cut to its column (casefolding: ß → ss)."""
+    return name.casefold()[:255]
+
+
 def load(session: Session, *, actor: Actor, org: Org, class_id: str) -> Class:
     """One class within the actor's reach (R2), whatever its status."""
     require(actor, "roster.read")
@@ -90,7 +95,7 @@ def create(session: Session, *, actor: Actor, org: Org, data: Mapping[str, Any])
     for name in ("grades", "subjects", "periods"):
         values.setdefault(name, [])
     klass = Class(org_id=org.id, origin="manual", **values)
-    klass.name_key = klass.name.casefold()
+    klass.name_key = name_key(klass.name)
     klass.manual_mask = mask_of("class", [n for n, v in values.items() if v not in (None, [])])
     session.add(klass)
     flush_versioned(session)
@@ -132,7 +137,7 @@ def apply(
     """Write a hand edit and record it field by field (R23)."""
     for name, (_, new) in diff.items():
         setattr(klass, name, new)
-    klass.name_key = klass.name.casefold()
+    klass.name_key = name_key(klass.name)
     klass.manual_mask |= mask_of("class", diff)
     klass.updated_at = utcnow()
     flush_versioned(session)

@@ -133,8 +133,9 @@ def _check_educator(actor: Actor, merged: dict[str, Any], before: Mapping[str, A
 def _derive(person: Person) -> None:
     """Keys kept beside the values for uniqueness, ordering and prefix search."""
     person.username_key = username_key(person.username)
-    person.sort_key = f"{person.last_name.casefold()} {person.first_name.casefold()}"
-    person.first_key = f"{person.first_name.casefold()} {person.last_name.casefold()}"
+    # Cut to their columns: two long names, or casefolding (ß → ss), may not fit.
+    person.sort_key = f"{person.last_name.casefold()} {person.first_name.casefold()}"[:520]
+    person.first_key = f"{person.first_name.casefold()} {person.last_name.casefold()}"[:255]
 
 
 def create(

@@ -48,6 +48,13 @@ def read(
     return settings_view(store.settings_of(session, person_id=loaded.person.id), catalogue)
 
 
+def _parse(catalogue: Catalogue, product: str, setting: str, raw: Any) -> SettingValue | None:
+    """A value the catalogue allows; null puts a known setting back to its default."""
+    if raw is None and catalogue.setting(product, setting) is not None:
+        return None
+    return catalogue.parse_value(product, setting, raw)
+
+
 def _parse_changes(
     data: Mapping[str, Any], catalogue: Catalogue
 ) -> list[tuple[str, str, SettingValue | None]]:
@@ -55,19 +62,16 @@ def _parse_changes(
     problems: list[Problem] = []
     parsed: list[tuple[str, str, SettingValue | None]] = []
     for product, settings in data.items():
-        if catalogue.product(product) is None:
-            problems.append(Problem(product, "is not a product of the catalogue"))
-            continue
         if not isinstance(settings, dict):
             problems.append(Problem(product, "must be an object of setting: value"))
             continue
+        if not settings and catalogue.product(product) is None:
+            problems.append(Problem(product, "is not a product of the catalogue"))
         for setting, raw in settings.items():
             try:
-                value = None if raw is None else catalogue.parse_value(product, setting, raw)
+                parsed.append((product, setting, _parse(catalogue, product, setting, raw)))
             except ValueProblem as problem:
                 problems.append(Problem(f"{product}.{setting}", str(problem)))
-                continue
-            parsed.append((product, setting, value))
     if problems:
         raise ValidationFailed(problems)
     return parsed
@@ -165,9 +169,9 @@ def bulk(
     if len(student_ids) > MAX_BULK:
         raise ValidationFailed.one("student_ids", f"at most {MAX_BULK} students at once")
     try:
-        parsed = None if value is None else catalogue.parse_value(product, setting, value)
+        parsed = _parse(catalogue, product, setting, value)
     except ValueProblem as problem:
-        raise ValidationFailed.one("value", str(problem)) from None
+        raise ValidationFailed.one(f"{product}.{setting}", str(problem)) from None
     ids = _reachable_students(session, actor=actor, org=org, raw_ids=student_ids)
     rows = store.setting_rows(session, person_ids=ids, product=product, setting=setting)
     recorder = Recorder(session, actor=actor, org_id=org.id)

@@ -35,9 +35,22 @@ def decode_cursor(cursor: str | None, *, arity: int) -> list[Any] | None:
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         key = None
-    if not isinstance(key, list) or len(key) != arity:
+    if not _well_formed(key, arity):
         raise ValidationFailed.one("cursor", "is not a cursor from a previous page")
+    assert isinstance(key, list)
     return key
+
+
+def _well_formed(key: Any, arity: int) -> bool:
+    """Text sort keys then a row id, as `page_of` writes them (no NUL: PostgreSQL text)."""
+    if not isinstance(key, list) or len(key) != arity:
+        return False
+    *texts, row_id = key
+    return (
+        all(isinstance(t, str) and "\x00" not in t for t in texts)
+        and type(row_id) is int
+        and 0 <= row_id < 2**63
+    )
 
 
 def check_limit(limit: int | None) -> int:

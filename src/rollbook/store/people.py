@@ -95,9 +95,7 @@ def list_people(
     after: list[object] | None,
 ) -> Page[Person]:
     """One page of people ordered by last name, first name, id; keyset-paginated."""
-    query: Select[Person] = select(Person).where(
-        Person.org_id == org_id, Person.kind == kind
-    )
+    query: Select[Person] = select(Person).where(Person.org_id == org_id, Person.kind == kind)
     if status != "all":
         query = query.where(Person.status == status)
     if origin is not None:

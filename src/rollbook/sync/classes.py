@@ -10,9 +10,10 @@ from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
-from rollbook.domain.matching import Candidate, Key, match_record
+from rollbook.domain.matching import Key, match_record
 from rollbook.store.models import Class, table_of, utcnow
 from rollbook.store.sync_tables import StageClass, StageSkipped, SyncKey
+from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming, Skip, class_from
 from rollbook.sync.reconcile import reconcile
@@ -26,6 +27,7 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
+CLASS_KEYS: dict[Key, str] = {"external_id": "external_id", "alt_external_id": "alt_external_id"}
 _C = table_of(Class)
 _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
 
@@ -103,15 +105,11 @@ class ClassesStep:
             else []
         )
         by_id = {row.id: row for row in rows}
+        index = CandidateIndex(rows, CLASS_KEYS, kind_of="class")
         creates = []
         for record in records:
             code = record.values["alt_external_id"]
-            found: dict[Key, list[Candidate]] = {}
-            for row in rows:
-                if row.external_id == record.sourced_id:
-                    found.setdefault("external_id", []).append(Candidate(row.id, "class"))
-                if code and row.alt_external_id == code:
-                    found.setdefault("alt_external_id", []).append(Candidate(row.id, "class"))
+            found = index.found({"external_id": record.sourced_id, "alt_external_id": code})
             twice: list[Key] = ["alt_external_id"] if code in self.codes_twice else []
             match = match_record(kind="class", found=found, claimed_twice=twice)
             if match.outcome == "conflict":

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
+from rollbook.domain.errors import RollbookError
 from rollbook.domain.merge import needs_approval
 from rollbook.domain.permissions import Actor
 from rollbook.store.db import Database
@@ -50,11 +51,15 @@ ATTEMPTS = 3
 FINAL = frozenset({"previewed", "applied", "discarded", "rejected", "failed"})
 
 
-class RunBusy(Exception):
+class RunBusy(RollbookError):
     """Another run of the organization holds its lock (R18)."""
 
+    code = "sync_running"
+
     def __init__(self, run_id: int) -> None:
-        super().__init__(f"another sync of this organization is running (run {run_id})")
+        super().__init__(
+            f"another sync of this organization is running (run {run_id}): wait for it"
+        )
         self.run_id = run_id
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import EntityKind, mask_of
-from rollbook.domain.matching import Candidate, Key, match_record
+from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import username_key
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
+from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming, Role, Skip, person_from
 from rollbook.sync.reconcile import Reconciled, reconcile
@@ -34,6 +35,11 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
+PERSON_KEYS: dict[Key, str] = {
+    "username": "username_key",
+    "external_id": "external_id",
+    "alt_external_id": "alt_external_id",
+}
 _P = table_of(Person)
 _COLUMNS = (
     "status",
@@ -137,23 +143,6 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
     )
 
 
-def _found_for(record: Incoming, rows: list[Row[Any]]) -> dict[Key, list[Candidate]]:
-    name = username_key(record.values["username"])
-    alt = record.values.get("alt_external_id")
-    found: dict[Key, list[Candidate]] = {}
-    for row in rows:
-        hits: list[Key] = []
-        if row.username_key == name:
-            hits.append("username")
-        if row.external_id == record.sourced_id:
-            hits.append("external_id")
-        if alt and row.alt_external_id == alt:
-            hits.append("alt_external_id")
-        for key in hits:
-            found.setdefault(key, []).append(Candidate(row.id, row.kind))
-    return found
-
-
 class PeopleStep:
     """The people part of one run."""
 
@@ -221,10 +210,17 @@ class PeopleStep:
             records.append(made)
         rows = _candidates(ctx, records) if records else []
         by_id = {row.id: row for row in rows}
+        index = CandidateIndex(rows, PERSON_KEYS)
         creates: list[Incoming] = []
         matched: list[tuple[Incoming, Row[Any]]] = []
         for record in records:
-            found = _found_for(record, rows)
+            found = index.found(
+                {
+                    "username": username_key(record.values["username"]),
+                    "external_id": record.sourced_id,
+                    "alt_external_id": record.values.get("alt_external_id"),
+                }
+            )
             twice = [
                 k
                 for k, v in (

@@ -89,7 +89,7 @@ def test_r14_product_table(sends: bool, linked: bool, source: str | None, action
 @pytest.mark.parametrize(
     ("active", "deactivating", "percent", "held"),
     [
-        (100, 10, 10, False),  # D = floor(0.1 × 100): allowed
+        (100, 10, 10, False),  # D = floor(0.1 * 100): allowed
         (100, 11, 10, True),
         (9, 1, 10, True),  # floor(0.9) = 0
         (9, 0, 10, False),
