@@ -32,6 +32,24 @@ def username_key(username: str) -> str:
     return username.strip().casefold()
 
 
+def person_keys(*, username: str, first_name: str, last_name: str) -> dict[str, str]:
+    """The keys kept beside a person's names: uniqueness (R10), ordering and prefix search.
+
+    Cut to their columns: two long names, or casefolding (ß → ss), may not fit.
+    """
+    first, last = first_name.casefold(), last_name.casefold()
+    return {
+        "username_key": username_key(username),
+        "sort_key": f"{last} {first}"[:520],
+        "first_key": f"{first} {last}"[:255],
+    }
+
+
+def name_key(name: str) -> str:
+    """The ordering and search key of a class (casefolding may lengthen it: cut to its column)."""
+    return name.casefold()[:255]
+
+
 def _text(value: Any, *, required: bool, limit: int = MAX_TEXT) -> str | None:
     if value is None:
         if required:

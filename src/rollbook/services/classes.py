@@ -11,6 +11,7 @@ from rollbook.domain import entities
 from rollbook.domain.errors import EntitySynced, NotFound, ValidationFailed, VersionConflict
 from rollbook.domain.fields import fields_of, mask_of
 from rollbook.domain.permissions import Actor, in_scope, may_assign_schools, require
+from rollbook.domain.values import name_key
 from rollbook.services.common import check_filters, flush_versioned, parse_id, school_filter
 from rollbook.services.history import Recorder
 from rollbook.store import classes as store
@@ -19,11 +20,6 @@ from rollbook.store.models import Class, Org, utcnow
 from rollbook.store.paging import Page, check_limit, decode_cursor
 
 KINDS = ("class", "group")
-
-
-def name_key(name: str) -> str:
-    """The ordering and search key of a class, cut to its column (casefolding: ß → ss)."""
-    return name.casefold()[:255]
 
 
 def load(session: Session, *, actor: Actor, org: Org, class_id: str) -> Class:

@@ -26,7 +26,7 @@ from rollbook.domain.permissions import (
     may_grant_district_scope,
     require,
 )
-from rollbook.domain.values import username_key
+from rollbook.domain.values import person_keys, username_key
 from rollbook.services.common import check_filters, flush_versioned, parse_id, school_filter
 from rollbook.services.history import Recorder
 from rollbook.store import orgs as org_store
@@ -132,10 +132,11 @@ def _check_educator(actor: Actor, merged: dict[str, Any], before: Mapping[str, A
 
 def _derive(person: Person) -> None:
     """Keys kept beside the values for uniqueness, ordering and prefix search."""
-    person.username_key = username_key(person.username)
-    # Cut to their columns: two long names, or casefolding (ß → ss), may not fit.
-    person.sort_key = f"{person.last_name.casefold()} {person.first_name.casefold()}"[:520]
-    person.first_key = f"{person.first_name.casefold()} {person.last_name.casefold()}"[:255]
+    keys = person_keys(
+        username=person.username, first_name=person.first_name, last_name=person.last_name
+    )
+    for name, value in keys.items():
+        setattr(person, name, value)
 
 
 def create(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
 from rollbook.domain.matching import Key, match_record
+from rollbook.domain.values import name_key
 from rollbook.store.models import Class, table_of, utcnow
 from rollbook.store.sync_tables import StageClass, StageSkipped, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -144,7 +145,7 @@ class ClassesStep:
                     **{c: record.values[c] for c in _COLUMNS},
                     "org_id": ctx.org.id,
                     "origin": "sis",
-                    "name_key": record.values["name"].casefold(),
+                    "name_key": name_key(record.values["name"]),
                     "notes": None,
                     "version": 1,
                     "synced_version": 1,
@@ -182,7 +183,7 @@ class ClassesStep:
             .values(
                 **values,
                 origin="sis",
-                name_key=values["name"].casefold(),
+                name_key=name_key(values["name"]),
                 manual_mask=done.manual_mask,
                 sis_mask=done.sis_mask,
                 sis_hash=None if record.tobedeleted else digest,

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import EntityKind, mask_of
 from rollbook.domain.matching import Key, match_record
-from rollbook.domain.values import username_key
+from rollbook.domain.values import person_keys, username_key
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -368,13 +368,10 @@ class PeopleStep:
                 )
 
 
-def _derived(values: dict[str, Any]) -> dict[str, Any]:
-    first, last = values["first_name"], values["last_name"]
-    return {
-        "username_key": username_key(values["username"]),
-        "sort_key": f"{last.casefold()} {first.casefold()}",
-        "first_key": f"{first.casefold()} {last.casefold()}",
-    }
+def _derived(values: dict[str, Any]) -> dict[str, str]:
+    return person_keys(
+        username=values["username"], first_name=values["first_name"], last_name=values["last_name"]
+    )
 
 
 def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
