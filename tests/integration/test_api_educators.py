@@ -190,3 +190,10 @@ def test_r4_educator_list_shows_origin(roster: Roster) -> None:
     sis = roster.sis_educator(school_ids=[school])
     origins = {e["id"]: e["origin"] for e in admin.api.ok("GET", "educators")["items"]}
     assert origins == {admin.person_id: "manual", sis: "sis"}
+
+
+def test_r1_a_teacher_hears_forbidden_before_what_is_wrong_with_the_body(roster: Roster) -> None:
+    teacher = roster.teacher()
+    response = teacher.api.post("educators", json={"username": 3, "bogus": True})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from rollbook.api import schemas
-from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, parse_if_match
+from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, guard, parse_if_match
 from rollbook.api.people import IfMatch, entity_response
 from rollbook.services import classes, history, memberships, products
 from rollbook.services.memberships import MemberRole
@@ -18,6 +18,7 @@ from rollbook.store.paging import MAX_LIMIT
 
 router = APIRouter(prefix="/orgs/{org}/classes", tags=["classes"], responses=schemas.ERRORS)
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
+WRITE = [guard("classes.write")]
 
 
 @router.get("", response_model=schemas.ClassPage, operation_id="list_classes")
@@ -46,7 +47,13 @@ def list_classes(
     return {"items": [class_view(c) for c in found.items], "next_cursor": found.next_cursor}
 
 
-@router.post("", status_code=201, response_model=schemas.ClassOut, operation_id="create_class")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.ClassOut,
+    operation_id="create_class",
+    dependencies=WRITE,
+)
 def create_class(ctx: WriteCtx, body: schemas.ClassIn) -> JSONResponse:
     klass = classes.create(
         ctx.session, actor=ctx.actor, org=ctx.org, data=body.model_dump(exclude_unset=True)
@@ -61,7 +68,9 @@ def get_class(ctx: ReadCtx, class_id: str) -> JSONResponse:
     return entity_response(class_view(klass))
 
 
-@router.patch("/{class_id}", response_model=schemas.ClassOut, operation_id="update_class")
+@router.patch(
+    "/{class_id}", response_model=schemas.ClassOut, operation_id="update_class", dependencies=WRITE
+)
 def update_class(
     ctx: WriteCtx, class_id: str, body: schemas.ClassPatch, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -77,7 +86,7 @@ def update_class(
     return entity_response({**class_view(klass), "warnings": []})
 
 
-@router.delete("/{class_id}", status_code=204, operation_id="deactivate_class")
+@router.delete("/{class_id}", status_code=204, operation_id="deactivate_class", dependencies=WRITE)
 def deactivate_class(ctx: WriteCtx, class_id: str) -> Response:
     classes.deactivate(ctx.session, actor=ctx.actor, org=ctx.org, class_id=class_id)
     ctx.session.commit()
@@ -103,7 +112,10 @@ def _members_routes(role: MemberRole, plural: str, page: type[Any], out: type[An
         return {"items": items, "next_cursor": found.next_cursor}
 
     @router.put(
-        f"/{{class_id}}/{plural}/{{person_id}}", response_model=out, operation_id=f"add_{role}"
+        f"/{{class_id}}/{plural}/{{person_id}}",
+        response_model=out,
+        operation_id=f"add_{role}",
+        dependencies=WRITE,
     )
     def add_member(ctx: WriteCtx, class_id: str, person_id: str) -> JSONResponse:
         loaded = memberships.add(
@@ -118,7 +130,10 @@ def _members_routes(role: MemberRole, plural: str, page: type[Any], out: type[An
         return entity_response(person_view(loaded.person, loaded.school_ids))
 
     @router.delete(
-        f"/{{class_id}}/{plural}/{{person_id}}", status_code=204, operation_id=f"remove_{role}"
+        f"/{{class_id}}/{plural}/{{person_id}}",
+        status_code=204,
+        operation_id=f"remove_{role}",
+        dependencies=WRITE,
     )
     def remove_member(ctx: WriteCtx, class_id: str, person_id: str) -> Response:
         memberships.remove(
@@ -148,7 +163,10 @@ def list_products(ctx: ReadCtx, class_id: str, catalogue: CatalogueDep) -> dict[
 
 
 @router.put(
-    "/{class_id}/products/{code}", response_model=schemas.ProductLink, operation_id="add_product"
+    "/{class_id}/products/{code}",
+    response_model=schemas.ProductLink,
+    operation_id="add_product",
+    dependencies=WRITE,
 )
 def add_product(ctx: WriteCtx, class_id: str, code: str, catalogue: CatalogueDep) -> dict[str, Any]:
     link = products.add_link(
@@ -158,7 +176,12 @@ def add_product(ctx: WriteCtx, class_id: str, code: str, catalogue: CatalogueDep
     return link
 
 
-@router.delete("/{class_id}/products/{code}", status_code=204, operation_id="remove_product")
+@router.delete(
+    "/{class_id}/products/{code}",
+    status_code=204,
+    operation_id="remove_product",
+    dependencies=WRITE,
+)
 def remove_product(ctx: WriteCtx, class_id: str, code: str, catalogue: CatalogueDep) -> Response:
     products.remove_link(
         ctx.session, actor=ctx.actor, org=ctx.org, class_id=class_id, code=code, catalogue=catalogue

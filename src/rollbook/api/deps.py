@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from rollbook.config import Settings
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.errors import Problem, Unauthenticated, ValidationFailed
-from rollbook.domain.permissions import Actor
+from rollbook.domain.permissions import Action, Actor, require
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
 from rollbook.store.db import Database
@@ -123,6 +123,16 @@ def write_actor(
     As a dependency it runs before the body is read: no credential is 401, never 422.
     """
     return signed_in(session, credentials)
+
+
+def guard(action: Action) -> Any:
+    """A route dependency: the actor's role may take `action` (R1-R3), checked before the
+    request body is, so a role that may not write hears 403, not what is wrong with its body."""
+
+    def check(ctx: Annotated[Ctx, Depends(write_ctx)]) -> None:
+        require(ctx.actor, action)
+
+    return Depends(check)
 
 
 ReadCtx = Annotated[Ctx, Depends(read_ctx)]

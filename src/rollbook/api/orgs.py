@@ -13,6 +13,7 @@ from rollbook.api.deps import (
     ReadCtx,
     WriteActor,
     WriteCtx,
+    guard,
     read_session,
     signed_in,
     write_session,
@@ -67,7 +68,12 @@ def get_org(ctx: ReadCtx) -> dict[str, Any]:
     return org_view(ctx.org)
 
 
-@router.patch("/orgs/{org}", response_model=schemas.OrgOut, operation_id="update_org")
+@router.patch(
+    "/orgs/{org}",
+    response_model=schemas.OrgOut,
+    operation_id="update_org",
+    dependencies=[guard("orgs.manage")],
+)
 def update_org(ctx: WriteCtx, body: schemas.OrgPatch) -> dict[str, Any]:
     require(ctx.actor, "orgs.manage")
     service.set_threshold(ctx.session, org=ctx.org, percent=body.threshold_percent)
@@ -83,6 +89,7 @@ def list_schools(ctx: ReadCtx) -> dict[str, Any]:
 
 @router.post(
     "/orgs/{org}/schools",
+    dependencies=[guard("schools.write")],
     status_code=201,
     response_model=schemas.SchoolOut,
     operation_id="create_school",
@@ -97,6 +104,7 @@ def create_school(ctx: WriteCtx, body: schemas.SchoolIn) -> dict[str, Any]:
 
 @router.post(
     "/orgs/{org}/apikeys",
+    dependencies=[guard("apikeys.create")],
     status_code=201,
     response_model=schemas.ApiKeyOut,
     operation_id="create_api_key",

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from rollbook.api import schemas
-from rollbook.api.deps import ReadCtx, WriteCtx, etag, parse_if_match
+from rollbook.api.deps import ReadCtx, WriteCtx, etag, guard, parse_if_match
 from rollbook.services import history, memberships, people
+from rollbook.services.people import WRITE_ACTION as _WRITE
 from rollbook.services.people import PersonKind
 from rollbook.services.views import person_view
 from rollbook.store.paging import MAX_LIMIT
@@ -60,7 +61,11 @@ def people_router(
         items = [person_view(p, schools.get(p.id, [])) for p in found.items]
         return {"items": items, "next_cursor": found.next_cursor}
 
-    @router.post("", status_code=201, response_model=out, operation_id=f"create_{kind}")
+    write = [guard(_WRITE[kind])]
+
+    @router.post(
+        "", status_code=201, response_model=out, operation_id=f"create_{kind}", dependencies=write
+    )
     def create(ctx: WriteCtx, body: body_in) -> JSONResponse:  # type: ignore[valid-type]
         loaded = people.create(
             ctx.session,
@@ -79,7 +84,9 @@ def people_router(
         )
         return entity_response(person_view(loaded.person, loaded.school_ids))
 
-    @router.patch("/{person_id}", response_model=out, operation_id=f"update_{kind}")
+    @router.patch(
+        "/{person_id}", response_model=out, operation_id=f"update_{kind}", dependencies=write
+    )
     def update(
         ctx: WriteCtx,
         person_id: str,
@@ -99,7 +106,9 @@ def people_router(
         view = person_view(loaded.person, loaded.school_ids)
         return entity_response({**view, "warnings": warnings})
 
-    @router.delete("/{person_id}", status_code=204, operation_id=f"deactivate_{kind}")
+    @router.delete(
+        "/{person_id}", status_code=204, operation_id=f"deactivate_{kind}", dependencies=write
+    )
     def deactivate(ctx: WriteCtx, person_id: str) -> Response:
         people.deactivate(ctx.session, actor=ctx.actor, org=ctx.org, kind=kind, person_id=person_id)
         ctx.session.commit()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from rollbook.api import schemas
-from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx
+from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, guard
 from rollbook.services import settings
 
 router = APIRouter(prefix="/orgs/{org}", tags=["product settings"], responses=schemas.ERRORS)
@@ -30,6 +30,7 @@ def read_settings(ctx: ReadCtx, student_id: str, catalogue: CatalogueDep) -> dic
     "/students/{student_id}/product-settings",
     response_model=schemas.SettingsOut,
     operation_id="update_product_settings",
+    dependencies=[guard("students.write")],
 )
 def write_settings(
     ctx: WriteCtx,
@@ -50,7 +51,10 @@ def write_settings(
 
 
 @router.post(
-    "/product-settings/bulk", response_model=schemas.BulkOut, operation_id="bulk_product_setting"
+    "/product-settings/bulk",
+    response_model=schemas.BulkOut,
+    operation_id="bulk_product_setting",
+    dependencies=[guard("students.write")],
 )
 def bulk_settings(
     ctx: WriteCtx, body: schemas.BulkSettingIn, catalogue: CatalogueDep

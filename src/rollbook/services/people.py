@@ -35,7 +35,10 @@ from rollbook.store.models import Org, Person, utcnow
 from rollbook.store.paging import Page, check_limit, decode_cursor
 
 PersonKind = Literal["student", "educator"]
-_WRITE: dict[PersonKind, Action] = {"student": "students.write", "educator": "educators.write"}
+WRITE_ACTION: dict[PersonKind, Action] = {
+    "student": "students.write",
+    "educator": "educators.write",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ def create(
     session: Session, *, actor: Actor, org: Org, kind: PersonKind, data: Mapping[str, Any]
 ) -> Loaded:
     """A manual student or educator (R4: origin `manual`)."""
-    require(actor, _WRITE[kind])
+    require(actor, WRITE_ACTION[kind])
     values = entities.validate_input(kind, data, creating=True)
     if kind == "educator":
         _check_educator(actor, values, {})
@@ -181,7 +184,7 @@ def update(
 ) -> tuple[Loaded, list[dict[str, str]]]:
     """A partial edit by hand; returns the person and the R11 warnings of the edit."""
     loaded = load(session, actor=actor, org=org, kind=kind, person_id=person_id)
-    require(actor, _WRITE[kind])
+    require(actor, WRITE_ACTION[kind])
     person = loaded.person
     if if_match is not None and if_match != person.version:
         raise VersionConflict(person.version)
@@ -268,7 +271,7 @@ def deactivate(
 ) -> None:
     """DELETE: a manual person is deactivated, never deleted; a synced one only by the sync."""
     loaded = load(session, actor=actor, org=org, kind=kind, person_id=person_id)
-    require(actor, _WRITE[kind])
+    require(actor, WRITE_ACTION[kind])
     if loaded.person.origin == "sis":
         raise EntitySynced(kind)
     if loaded.person.status == "inactive":
