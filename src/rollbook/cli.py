@@ -37,7 +37,8 @@ app.add_typer(educator_app, name="educator")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(operator_app, name="operator")
 
-out = Console(soft_wrap=True)
+# Tables keep their columns when the output goes to a file or a pipe.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -124,10 +125,21 @@ def demo(
     ] = True,
 ) -> None:
     """Create (or refresh) the `demo` organization with sign-in accounts, then serve."""
-    from rollbook.demo import build_demo
+    from rollbook.demo import build_demo, sync_demo
+    from rollbook.domain.catalogue import load_catalogue
 
     with unit_of_work() as session:
         accounts = build_demo(session)
+    db = open_database()
+    run = sync_demo(db, load_catalogue(Settings().catalogue))
+    db.dispose()
+    if run is not None:
+        students = run.counts["students"]
+        out.print(
+            f"First sync of the demo SIS: {run.status}, {students['created']} students created, "
+            f"{students['adopted']} adopted (the hand-made Timothy is the SIS's Tim)",
+            highlight=False,
+        )
     out.print("[bold]The demo district is ready.[/] Sign in with:")
     for account in accounts:
         out.print(

@@ -1,18 +1,26 @@
-"""The demo district: schools, manual students, classes and groups, and sign-in accounts."""
+"""The demo district: schools, manual students, classes and groups, sign-in accounts, and a
+first sync of the bundled snapshot (`snapshot/`), which adopts the hand-made "Timothy"
+as the SIS's "Tim" (R7)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rollbook.domain.catalogue import load_catalogue
+from rollbook.domain.catalogue import Catalogue, load_catalogue
 from rollbook.domain.permissions import Actor
 from rollbook.services import auth, classes, memberships, orgs, people, products, settings
 from rollbook.store import orgs as org_store
 from rollbook.store import people as people_store
+from rollbook.store.db import Database
 from rollbook.store.models import Org, Person
+from rollbook.store.sync_tables import SyncRun
+from rollbook.sync.engine import Engine, create_run
 
 SLUG = "demo"
 
@@ -101,6 +109,20 @@ def _create(session: Session) -> Org:
     settings.write(session, actor=actor, org=org, student_id=str(students[1].person.id),
                    data={"ill": {"language_support": "Spanish"}}, catalogue=catalogue)  # fmt: skip
     return org
+
+
+def sync_demo(db: Database, catalogue: Catalogue) -> SyncRun | None:
+    """Apply the bundled snapshot once, as the demo district's first sync."""
+    with db.writing() as session:
+        org = org_store.org_by_slug(session, SLUG)
+        assert org is not None
+        if session.scalar(select(SyncRun.id).where(SyncRun.org_id == org.id).limit(1)):
+            return None
+        actor = Actor("operator", "demo", "demo set-up", org.id, role="district_admin")
+        run = create_run(session, org=org, actor=actor, source="demo snapshot", dry_run=False)
+        run_id = run.id
+    with resources.as_file(resources.files("rollbook.demo").joinpath("snapshot")) as folder:
+        return Engine(db, catalogue).execute(run_id, Path(folder))
 
 
 def _accounts(session: Session, org: Org) -> list[DemoAccount]:
