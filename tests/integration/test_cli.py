@@ -121,7 +121,11 @@ def test_demo_creates_accounts_that_sign_in(cli: CliRunner, client: TestClient) 
     run(cli, "demo", "--no-serve")
     token = sign_in(client, "demo", "tess.teacher", "rollbook-teacher")
     students = client.get(
-        "/api/v1/orgs/demo/students", headers={"Authorization": f"Bearer {token}"}
+        "/api/v1/orgs/demo/students?q=baker", headers={"Authorization": f"Bearer {token}"}
     )
     assert students.status_code == 200
-    assert any(s["first_name"] == "Timothy" for s in students.json()["items"])
+    # R7: the demo's first sync adopted the hand-made Timothy as the SIS's Tim, keeping the
+    # note only a person had written.
+    (tim,) = students.json()["items"]
+    assert (tim["first_name"], tim["origin"]) == ("Tim", "sis")
+    assert tim["notes"] == "Joined mid-year; SIS record pending."
