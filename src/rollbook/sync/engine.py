@@ -25,8 +25,9 @@ from rollbook.domain.errors import RollbookError
 from rollbook.domain.merge import needs_approval
 from rollbook.domain.permissions import Actor
 from rollbook.store.db import Database
-from rollbook.store.models import Change, Org, table_of, utcnow
+from rollbook.store.models import Change, Class, Org, Person, table_of, utcnow
 from rollbook.store.sync_tables import (
+    STAGE_TABLES,
     SyncConflict,
     SyncIssue,
     SyncKey,
@@ -43,7 +44,7 @@ from rollbook.sync.relations import apply_memberships, apply_products, resolve_e
 from rollbook.sync.schools import apply_schools
 from rollbook.sync.sources.oneroster_csv import open_snapshot
 from rollbook.sync.stage import clear_stage, stage_snapshot
-from rollbook.sync.writes import ConcurrentEdit
+from rollbook.sync.writes import ConcurrentEdit, analyze
 
 log = logging.getLogger("rollbook.sync")
 Progress = Callable[[str, int], None]
@@ -261,6 +262,7 @@ class Engine:
         return self._after_rollback(run_id, ctx, counts, held, conflicts, issues)
 
     def _steps(self, ctx: RunContext, progress: Progress | None) -> None:
+        analyze(ctx.session, *STAGE_TABLES, Person, Class)
         for name, step in (
             ("schools", apply_schools),
             ("people", lambda c: PeopleStep(c).run()),

@@ -25,7 +25,7 @@ from rollbook.store.sync_tables import (
 )
 from rollbook.sync.context import RunContext
 from rollbook.sync.records import Issue
-from rollbook.sync.writes import record_issue
+from rollbook.sync.writes import analyze, record_issue
 
 # Enrollment roles that make a member (interfaces.md: student / teacher, aide, administrator).
 MEMBER_ROLES = ("student", "teacher", "aide", "administrator", "proctor")
@@ -90,6 +90,7 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
 def apply_memberships(ctx: RunContext) -> None:
     """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
     session = ctx.session
+    analyze(session, SyncKey, StageEnrollment, Membership)
     e = StageEnrollment
     kc, on_class = _key(ctx, "class", e.class_sourced_id)
     kp, on_person = _key(ctx, "person", e.user_sourced_id)
@@ -110,6 +111,7 @@ def apply_memberships(ctx: RunContext) -> None:
     session.execute(
         insert(SyncMember).from_select(["run_id", "class_id", "person_id", "role"], sent)
     )
+    analyze(session, SyncMember)
     _unresolved_enrollments(ctx)
     member = and_(
         SyncMember.run_id == ctx.run_id,
@@ -239,8 +241,8 @@ def _refs(ctx: RunContext, class_ids: set[int]) -> dict[int, str | None]:
     """The SIS ids of classes, for the change log."""
     rows = ctx.session.execute(
         select(Class.id, Class.external_id).where(Class.id.in_(class_ids))
-    ).tuples()
-    return dict(rows.all())
+    ).all()
+    return {class_id: ref for class_id, ref in rows}
 
 
 def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
@@ -278,6 +280,7 @@ def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
 def apply_products(ctx: RunContext) -> None:
     """R14: products the SIS sends are associated at every run; its own it stops sending go."""
     session = ctx.session
+    analyze(session, StageClassResource, ClassProduct)
     products = _products_of_resources(ctx)
     cr = StageClassResource
     kc, on_class = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref"))

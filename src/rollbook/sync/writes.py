@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Select, Table, insert, select, text, union
 from sqlalchemy.orm import Session
 
-from rollbook.store.sync_tables import SyncConflict, SyncIssue, SyncKey
+from rollbook.store.sync_tables import StageSkipped, SyncConflict, SyncIssue, SyncKey
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
 from rollbook.sync.records import Issue
+
+
+def analyze(session: Session, *tables: type[Any]) -> None:
+    """Tell PostgreSQL's planner how big freshly filled work tables are.
+
+    Rows written moments ago in this transaction have no statistics yet; without them the
+    planner takes a million-row join for a ten-row one. SQLite plans from its indexes.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        for model in tables:
+            session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
 class ConcurrentEdit(Exception):
@@ -122,3 +133,19 @@ def record_conflict(
     keys.add(group, record.sourced_id, None, "held")
     for candidate in candidates:
         keys.protect(group, candidate)
+
+
+def skipped_refs(ctx: RunContext, file: str) -> Select[Any]:
+    """SIS ids of `file`'s records that this run skipped or held back without naming an entity:
+    rows refused while reading (stage) and records refused while planning (R22)."""
+    kind = "class" if file == "classes.csv" else "person"
+    read = select(StageSkipped.sourced_id).where(
+        StageSkipped.run_id == ctx.run_id, StageSkipped.file == file
+    )
+    planned = select(SyncKey.sourced_id).where(
+        SyncKey.run_id == ctx.run_id,
+        SyncKey.kind == kind,
+        SyncKey.state == "held",
+        SyncKey.entity_id.is_(None),
+    )
+    return select(union(read, planned).subquery().c[0])

@@ -1,0 +1,5 @@
+"""`python -m bench` runs the sync benchmark (bench/run.py)."""
+
+from bench.run import main
+
+main()

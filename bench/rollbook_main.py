@@ -1,0 +1,5 @@
+"""`python -m bench.rollbook_main …` runs the `rollbook` command (the benchmark's child)."""
+
+from rollbook.cli import main
+
+main()
