@@ -13,7 +13,7 @@ from rollbook.domain.fields import fields_of, mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import name_key
 from rollbook.store.models import Class, table_of, utcnow
-from rollbook.store.sync_tables import StageClass, StageSkipped, SyncKey
+from rollbook.store.sync_tables import StageClass, SyncKey
 from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming, Skip, class_from
@@ -21,9 +21,11 @@ from rollbook.sync.reconcile import reconcile
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
+    analyze,
     ids_of_new,
     record_conflict,
     record_issue,
+    skipped_refs,
     snapshot_of,
 )
 
@@ -77,6 +79,7 @@ class ClassesStep:
             self._chunk(chunk)
         self._protect_skipped()
         if ctx.full:
+            analyze(ctx.session, Class, SyncKey)
             self._deactivate_absent()
 
     def _chunk(self, chunk: list[Row[Any]]) -> None:
@@ -231,12 +234,12 @@ class ClassesStep:
             )
 
     def _protect_skipped(self) -> None:
+        """R22: the class of a record skipped for an input error is not deactivated."""
         ctx = self.ctx
-        skipped = select(StageSkipped.sourced_id).where(
-            StageSkipped.run_id == ctx.run_id, StageSkipped.file == "classes.csv"
-        )
         ids = ctx.session.scalars(
-            select(_C.c.id).where(_C.c.org_id == ctx.org.id, _C.c.external_id.in_(skipped))
+            select(_C.c.id).where(
+                _C.c.org_id == ctx.org.id, _C.c.external_id.in_(skipped_refs(ctx, "classes.csv"))
+            )
         ).all()
         for class_id in ids:
             self.keys.protect("class", class_id)

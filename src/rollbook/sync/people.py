@@ -28,9 +28,11 @@ from rollbook.sync.reconcile import Reconciled, reconcile
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
+    analyze,
     ids_of_new,
     record_conflict,
     record_issue,
+    skipped_refs,
     snapshot_of,
 )
 
@@ -167,6 +169,7 @@ class PeopleStep:
             self._chunk(chunk)
         self._protect_skipped()
         if ctx.full:
+            analyze(ctx.session, Person, SyncKey)
             self._deactivate_absent()
 
     def _active(self, kind: str) -> int:
@@ -300,11 +303,16 @@ class PeopleStep:
         ctx = self.ctx
         todo: list[tuple[Incoming, Row[Any]]] = []
         digests = {}
+        edited = _settings_edited_by_hand(ctx, [row.id for _, row in matched])
         for record, row in matched:
             digest = record.digest()
             digests[row.id] = digest
             self.keys.add("person", record.sourced_id, row.id, "applied")
-            untouched = row.version == row.synced_version and row.sis_hash == digest
+            untouched = (
+                row.version == row.synced_version
+                and row.sis_hash == digest
+                and row.id not in edited
+            )
             leave = record.tobedeleted and (row.origin == "manual" or row.status == "inactive")
             if leave or (row.origin == "sis" and untouched and not record.tobedeleted):
                 # R5: a delete of the SIS never reaches a manual entity.
@@ -315,13 +323,13 @@ class PeopleStep:
             _Updater(ctx, todo, digests).run()
 
     def _protect_skipped(self) -> None:
-        """R22: the entity of a record skipped for an input error is not deactivated."""
+        """R22: the entity of a record skipped for an input error is not deactivated, whether
+        the row was refused while reading or while planning (unknown school, no usable role)."""
         ctx = self.ctx
-        skipped = select(StageSkipped.sourced_id).where(
-            StageSkipped.run_id == ctx.run_id, StageSkipped.file == "users.csv"
-        )
         ids = ctx.session.scalars(
-            select(_P.c.id).where(_P.c.org_id == ctx.org.id, _P.c.external_id.in_(skipped))
+            select(_P.c.id).where(
+                _P.c.org_id == ctx.org.id, _P.c.external_id.in_(skipped_refs(ctx, "users.csv"))
+            )
         ).all()
         for person_id in ids:
             self.keys.protect("person", person_id)
@@ -366,6 +374,24 @@ class PeopleStep:
                     old="active",
                     new="inactive",
                 )
+
+
+def _settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:
+    """R17: people with a hand edit of a setting the SIS sends. Such an edit does not move the
+    person's `version`, so the unchanged-record shortcut must not skip them."""
+    if not ids:
+        return set()
+    return set(
+        ctx.session.scalars(
+            select(ProductSetting.person_id)
+            .where(
+                ProductSetting.person_id.in_(ids),
+                ProductSetting.source == "manual",
+                ProductSetting.sis_sends.is_(True),
+            )
+            .distinct()
+        )
+    )
 
 
 def _derived(values: dict[str, Any]) -> dict[str, str]:
