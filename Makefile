@@ -35,5 +35,9 @@ pytest: install
 
 test: lint typecheck pytest
 
+# Refresh docs/screenshots/ (Debian's chromium at /usr/bin/chromium: apt-get install -y chromium).
+screenshots: install
+	$(BIN)/python -m bench.screenshots --out docs/screenshots
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
-from rollbook import __version__
+from rollbook import __version__, web
 from rollbook.api import auth, classes, deps, errors, orgs, people, products, settings, syncs
 from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
@@ -75,8 +75,6 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
             response.headers.setdefault(name, value)
         return response
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse(f"{API}/docs")
-
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

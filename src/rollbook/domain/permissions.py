@@ -93,6 +93,11 @@ def require(actor: Actor | None, action: Action) -> Actor:
     return actor
 
 
+def allows(actor: Actor, action: Action) -> bool:
+    """Whether the actor's role may take the action: pages offer only what `require` allows."""
+    return actor.role in GRANTS[action]
+
+
 def require_org(actor: Actor, org_id: int) -> None:
     """R2: another organization's data does not exist for the actor."""
     if actor.org_id is not None and actor.org_id != org_id:

@@ -25,6 +25,11 @@ def reach(session: Session, *, actor: Actor, slug: str) -> Org:
     return org
 
 
+def home_of(session: Session, *, actor: Actor) -> Org | None:
+    """The organization an educator belongs to (the pages start there)."""
+    return store.org_by_id(session, actor.org_id) if actor.org_id is not None else None
+
+
 def find(session: Session, *, slug: str) -> Org:
     """An organization by slug, for the command line."""
     org = store.org_by_slug(session, slug)

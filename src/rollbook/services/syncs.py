@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from rollbook.domain.errors import NotFound, RollbookError
 from rollbook.domain.permissions import Actor, require
 from rollbook.services.common import parse_id
+from rollbook.store import classes as class_store
+from rollbook.store import people as people_store
 from rollbook.store.models import Change, Org
 from rollbook.store.paging import Page, check_limit, decode_cursor, page_of
 from rollbook.store.sync_tables import SyncConflict, SyncIssue, SyncRun
@@ -152,6 +154,23 @@ def change_view(change: Change) -> dict[str, Any]:
     }
 
 
+def entity_names(
+    session: Session, *, org: Org, items: list[dict[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """Display names of the people and classes a page of changes names (the report pages)."""
+    ids: dict[str, set[int]] = {"person": set(), "class": set()}
+    for item in items:
+        kind, raw = item["entity_kind"], item["entity_id"]
+        if raw is not None and kind in ("student", "educator", "class"):
+            ids["class" if kind == "class" else "person"].add(int(raw))
+    names: dict[tuple[str, str], str] = {}
+    for person in people_store.people_by_ids(session, org_id=org.id, ids=ids["person"]).values():
+        names[(person.kind, str(person.id))] = f"{person.first_name} {person.last_name}"
+    for klass in class_store.classes_by_ids(session, org_id=org.id, ids=ids["class"]).values():
+        names[("class", str(klass.id))] = klass.name
+    return names
+
+
 def count_changes(session: Session, run_id: int) -> int:
     return int(session.scalar(select(func.count()).where(Change.run_id == run_id)) or 0)
 
@@ -161,9 +180,12 @@ def decide(
 ) -> SyncRun:
     """R20: an administrator or operator approves or discards a held run."""
     require(actor, "syncs.decide")
-    run = load(session, actor=actor, org=org, run_id=run_id)
-    session.rollback()  # the engine works in its own transactions
+    held = load(session, actor=actor, org=org, run_id=run_id).id
+    # The engine works in its own transactions. Nothing of this session may be touched after
+    # the rollback: reading an expired attribute would begin a transaction again and, on
+    # SQLite, hold the write lock the engine waits for.
+    session.rollback()
     try:
-        return engine.decide(run.id, approve=approve, by=f"{actor.kind}:{actor.id} {actor.name}")
+        return engine.decide(held, approve=approve, by=f"{actor.kind}:{actor.id} {actor.name}")
     except NotWaiting as error:
         raise RunNotWaiting(str(error)) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,14 @@ def class_(session: Session, *, org_id: int, class_id: int) -> Class | None:
     if found is None or found.org_id != org_id:
         return None
     return found
+
+
+def classes_by_ids(session: Session, *, org_id: int, ids: Iterable[int]) -> dict[int, Class]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Class).where(Class.org_id == org_id, Class.id.in_(wanted)))
+    return {c.id: c for c in rows}
 
 
 def list_classes(
