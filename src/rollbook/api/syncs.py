@@ -11,9 +11,10 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from rollbook.api import schemas
-from rollbook.api.deps import ReadCtx, WriteCtx
+from rollbook.api.deps import ReadCtx, WriteCtx, guard
 from rollbook.domain.errors import RejectionReason, SyncRejected
 from rollbook.domain.permissions import require
+from rollbook.domain.values import is_digits
 from rollbook.services import syncs
 from rollbook.store.paging import MAX_LIMIT
 from rollbook.sync.worker import SyncWorker
@@ -21,6 +22,11 @@ from rollbook.sync.worker import SyncWorker
 router = APIRouter(prefix="/orgs/{org}/syncs", tags=["syncs"], responses=schemas.ERRORS)
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
 CHUNK = 1024 * 1024
+
+
+def _size(limit: int) -> str:
+    """An upload limit as people read it (a limit under 1 MB is not "0 MB")."""
+    return f"{limit // CHUNK:,} MB" if limit >= CHUNK else f"{limit:,} bytes"
 
 
 def _save_upload(upload: UploadFile, target: Path, limit: int) -> None:
@@ -34,11 +40,7 @@ def _save_upload(upload: UploadFile, target: Path, limit: int) -> None:
                 target.unlink(missing_ok=True)
                 raise SyncRejected(
                     "the upload is too large",
-                    [
-                        RejectionReason(
-                            f"uploads are limited to {limit // (1024 * 1024)} MB", upload.filename
-                        )
-                    ],
+                    [RejectionReason(f"uploads are limited to {_size(limit)}", upload.filename)],
                 )
             out.write(chunk)
     if size == 0 or not zipfile.is_zipfile(target):
@@ -54,7 +56,14 @@ def _save_upload(upload: UploadFile, target: Path, limit: int) -> None:
         )
 
 
-@router.post("", status_code=202, response_model=dict[str, Any], operation_id="start_sync")
+@router.post(
+    "",
+    status_code=202,
+    response_model=dict[str, Any],
+    operation_id="start_sync",
+    # R3: the role is checked before the upload is read (decisions: order of refusals).
+    dependencies=[guard("syncs.run")],
+)
 def start_sync(
     request: Request,
     ctx: WriteCtx,
@@ -65,14 +74,10 @@ def start_sync(
     require(ctx.actor, "syncs.run")
     config = request.app.state.settings
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > config.max_upload_bytes + CHUNK:
+    if declared and is_digits(declared) and int(declared) > config.max_upload_bytes + CHUNK:
         raise SyncRejected(
             "the upload is too large",
-            [
-                RejectionReason(
-                    f"uploads are limited to {config.max_upload_bytes // (1024 * 1024)} MB"
-                )
-            ],
+            [RejectionReason(f"uploads are limited to {_size(config.max_upload_bytes)}")],
         )
     worker: SyncWorker = request.app.state.sync_worker
     handle, name = tempfile.mkstemp(suffix=".zip", dir=worker.upload_dir)
@@ -147,13 +152,23 @@ def _decide(request: Request, ctx: WriteCtx, run_id: str, *, approve: bool) -> d
     return syncs.run_view(ctx.session, run)
 
 
-@router.post("/{run_id}/approve", response_model=dict[str, Any], operation_id="approve_sync")
+@router.post(
+    "/{run_id}/approve",
+    response_model=dict[str, Any],
+    operation_id="approve_sync",
+    dependencies=[guard("syncs.decide")],
+)
 def approve_sync(request: Request, ctx: WriteCtx, run_id: str) -> dict[str, Any]:
     """R20: apply a held run against the roster as it is now."""
     return _decide(request, ctx, run_id, approve=True)
 
 
-@router.post("/{run_id}/discard", response_model=dict[str, Any], operation_id="discard_sync")
+@router.post(
+    "/{run_id}/discard",
+    response_model=dict[str, Any],
+    operation_id="discard_sync",
+    dependencies=[guard("syncs.decide")],
+)
 def discard_sync(request: Request, ctx: WriteCtx, run_id: str) -> dict[str, Any]:
     """R20: drop a held run; nothing of it is applied."""
     return _decide(request, ctx, run_id, approve=False)

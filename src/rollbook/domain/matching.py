@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,16 +41,27 @@ def key_value(key: Key, raw: str | None) -> str | None:
     return username_key(raw) if key == "username" else raw.strip()
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def match_record(
-    *, kind: str, found: Mapping[Key, Sequence[Candidate]], claimed_twice: Sequence[Key] = ()
+    *,
+    kind: str,
+    found: Mapping[Key, Sequence[Candidate]],
+    claimed_twice: Sequence[Key] = (),
+    contested: Collection[int] = (),
 ) -> Match:
     """Decide one incoming record from the candidates each of its keys found.
 
-    `claimed_twice` lists the keys whose value another incoming record also carries (R9).
+    `claimed_twice` lists the keys whose value another incoming record also carries;
+    `contested` holds the existing entities that two or more incoming records point at, by
+    any keys (a username handed from one person to another in one snapshot) (R9).
     """
     if claimed_twice:
         key = claimed_twice[0]
-        ids = tuple(sorted({c.id for c in found.get(key, ())}))
+        # Every entity any key of the record names is a candidate: each is held back (R9).
+        ids = tuple(sorted({c.id for hits in found.values() for c in hits}))
         return Match(
             "conflict",
             candidates=ids,
@@ -67,6 +78,15 @@ def match_record(
     if not seen:
         return Match("create")
     ids = tuple(sorted(seen))
+    shared = next((key for key in KEYS for c in found.get(key, ()) if c.id in contested), None)
+    if shared is not None:
+        return Match(
+            "conflict",
+            candidates=ids,
+            key=shared,
+            message="another record of this snapshot points at the same existing "
+            f"{'class' if kind == 'class' else 'person'}",
+        )
     if len(seen) > 1:
         return Match(
             "conflict",
@@ -81,6 +101,6 @@ def match_record(
             "conflict",
             candidates=ids,
             key=key,
-            message=f"its {key.replace('_', ' ')} belongs to a {only.kind}, not a {kind} (R10)",
+            message=f"its {key.replace('_', ' ')} belongs to {_a(only.kind)}, not {_a(kind)} (R10)",
         )
     return Match("match", entity_id=only.id, candidates=ids)

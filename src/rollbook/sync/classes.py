@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
@@ -65,8 +65,29 @@ class ClassesStep:
             )
         )
 
+    def _contested(self) -> set[int]:
+        """R9: existing classes that two or more staged records point at (a class code handed
+        from one class to another in one snapshot)."""
+        ctx = self.ctx
+        sc = table_of(StageClass)
+        run, org = sc.c.run_id == ctx.run_id, _C.c.org_id == ctx.org.id
+        pairs = union(
+            select(_C.c.id, sc.c.line)
+            .join(sc, sc.c.sourced_id == _C.c.external_id)
+            .where(run, org),
+            select(_C.c.id, sc.c.line)
+            .join(sc, sc.c.class_code == _C.c.alt_external_id)
+            .where(run, org, sc.c.class_code != ""),
+        ).subquery()
+        return set(
+            ctx.session.scalars(
+                select(pairs.c.id).group_by(pairs.c.id).having(func.count(pairs.c.line) > 1)
+            )
+        )
+
     def run(self) -> None:
         ctx = self.ctx
+        self.contested = self._contested()
         ctx.active_before["class"] = int(
             ctx.session.scalar(
                 select(func.count()).where(
@@ -115,7 +136,9 @@ class ClassesStep:
             code = record.values["alt_external_id"]
             found = index.found({"external_id": record.sourced_id, "alt_external_id": code})
             twice: list[Key] = ["alt_external_id"] if code in self.codes_twice else []
-            match = match_record(kind="class", found=found, claimed_twice=twice)
+            match = match_record(
+                kind="class", found=found, claimed_twice=twice, contested=self.contested
+            )
             if match.outcome == "conflict":
                 value = record.sourced_id if match.key == "external_id" else code
                 record_conflict(

@@ -25,6 +25,7 @@ PLURAL = {"student": "students", "educator": "educators", "class": "classes"}
 ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", "unchanged")
 BATCH = 5000
 MEMBER_KINDS = {"students": "student", "educators": "educator"}
+SCHOOL_FIELDS = ("school_ids", "school_id")
 
 
 def empty_counts() -> dict[str, Any]:
@@ -136,6 +137,20 @@ class ChangeLog:
                 for member in value or ():
                     if (kind, int(member.get("id") or 0)) in self.created:
                         member["id"] = None
+        if row["field"] in SCHOOL_FIELDS:
+            row["old"], row["new"] = self._school(row["old"]), self._school(row["new"])
+        elif row["action"] == "created" and isinstance(row["new"], dict):
+            for name in SCHOOL_FIELDS:
+                if name in row["new"]:
+                    row["new"][name] = self._school(row["new"][name])
+
+    def _school(self, value: Any) -> Any:
+        """A school id (or list of them) of a change, without schools the preview created."""
+        if isinstance(value, list):
+            return [self._school(v) for v in value]
+        if isinstance(value, str) and value.isdigit() and ("school", int(value)) in self.created:
+            return None
+        return value
 
     def discard(self) -> None:
         if self._spool is not None:

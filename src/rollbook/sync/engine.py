@@ -113,9 +113,14 @@ def acquire(db: Database, *, org_id: int, run_id: int) -> None:
 
 def release(db: Database, *, org_id: int, run_id: int) -> None:
     with db.writing() as session:
-        session.execute(
-            delete(SyncLock).where(SyncLock.org_id == org_id, SyncLock.run_id == run_id)
-        )
+        unlock(session, org_id=org_id, run_id=run_id)
+
+
+def unlock(session: Session, *, org_id: int, run_id: int) -> None:
+    """R18: drop a run's lock in the transaction that makes its outcome visible, so that
+    whoever sees the outcome (and approves the run, or starts the next) finds it free, and
+    no late release can drop a lock taken since."""
+    session.execute(delete(SyncLock).where(SyncLock.org_id == org_id, SyncLock.run_id == run_id))
 
 
 def recover(db: Database) -> int:
@@ -192,9 +197,18 @@ class Engine:
             return self.apply(run_id, progress=progress)
         except Exception as error:
             log.exception("sync run %s failed", run_id)
-            return self._finish(run_id, "failed", message=f"the run failed: {error}")
-        finally:
+            return self._fail(org_id, run_id, f"the run failed: {error}")
+        except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
+            raise
+
+    def _fail(self, org_id: int, run_id: int, message: str) -> SyncRun:
+        """Write a failed outcome, which releases the lock; if even that fails, release."""
+        try:
+            return self._finish(run_id, "failed", message=message)
+        except BaseException:
+            release(self.db, org_id=org_id, run_id=run_id)
+            raise
 
     def apply(
         self,
@@ -247,6 +261,7 @@ class Engine:
                 if keep:
                     self._close(run, "applied", counts, would_need=False)
                     clear_stage(session, run.id)
+                    unlock(session, org_id=run.org_id, run_id=run.id)
                     session.commit()
                     return run
                 if not run.dry_run:
@@ -298,6 +313,7 @@ class Engine:
             else:
                 self._close(run, "needs_approval", counts, would_need=True)
                 run.finished_at = None
+            unlock(session, org_id=run.org_id, run_id=run.id)
             session.flush()
             session.expunge(run)
         return run
@@ -330,6 +346,7 @@ class Engine:
             assert run is not None
             run.status, run.message, run.finished_at, run.phase = status, message, utcnow(), None
             clear_stage(session, run_id)
+            unlock(session, org_id=run.org_id, run_id=run_id)
             session.flush()
             session.expunge(run)
         return run
@@ -353,6 +370,7 @@ class Engine:
             run.status, run.finished_at, run.phase = "rejected", utcnow(), None
             run.message = issues[0].message if issues else "the snapshot cannot be read"
             clear_stage(session, run_id)
+            unlock(session, org_id=run.org_id, run_id=run_id)
             session.flush()
             session.expunge(run)
         return run
@@ -379,15 +397,25 @@ class Engine:
                 if not approve:
                     run.status, run.finished_at = "discarded", utcnow()
                     clear_stage(session, run_id)
-            if not approve:
-                with self.db.session(write=False) as session:
-                    found = session.get(SyncRun, run_id)
-                    assert found is not None
-                    session.expunge(found)
-                    return found
-            return self.apply(run_id, approving=True)
-        finally:
+                    unlock(session, org_id=org_id, run_id=run_id)
+        except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
+            raise
+        if not approve:
+            with self.db.session(write=False) as session:
+                found = session.get(SyncRun, run_id)
+                assert found is not None
+                session.expunge(found)
+                return found
+        try:
+            return self.apply(run_id, approving=True)
+        except Exception as error:
+            # As in execute(): the transaction rolled back; the run says why (R18).
+            log.exception("approving sync run %s failed", run_id)
+            return self._fail(org_id, run_id, f"the run failed: {error}")
+        except BaseException:
+            release(self.db, org_id=org_id, run_id=run_id)
+            raise
 
 
 def _memberships(ctx: RunContext) -> None:

@@ -54,6 +54,17 @@ class Role:
 
 
 @dataclass(frozen=True, slots=True)
+class Standing:
+    """What a person's roles decided when last applied: kind, schools, role and scope. A
+    OneRoster 1.2 delta may send a user without its roles.csv rows (they did not change)."""
+
+    kind: Literal["student", "educator"]
+    school_ids: list[int]
+    role: str | None
+    admin_scope: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     """A staged record that is not applied: an input error, or a role rollbook does not import."""
 
@@ -73,9 +84,13 @@ def person_from(
     version: Version,
     schools: Mapping[str, int],
     district_refs: set[str],
+    stored: Standing | None = None,
 ) -> Incoming | Skip:
-    """One staged user as a student or an educator, or why it is skipped."""
+    """One staged user as a student or an educator, or why it is skipped. `stored`: the
+    matching person's standing, kept when a delta sends the user without role rows."""
     line, sourced_id = int(row["line"]), str(row["sourced_id"])
+    if version == "1.2" and not roles and stored is not None:
+        return _incoming(row, stored)
     if version == "1.1":
         given = [Role(row["role"] or "", "primary", None, line)]
     else:
@@ -116,6 +131,24 @@ def person_from(
             sourced_id,
         )
     school_ids = sorted({schools[r] for r in refs if r in schools})
+    role: str | None = None
+    admin_scope: str | None = None
+    if kind == "educator":
+        administrator = any(m == "administrator" for m, _ in kept)
+        role = "administrator" if administrator else "teacher"
+        district = any(
+            r.role.casefold() == "districtadministrator" or (r.org_ref in district_refs)
+            for m, r in kept
+            if m == "administrator"
+        ) or (administrator and not school_ids and any(r in district_refs for r in refs))
+        admin_scope = ("district" if district else "school") if administrator else None
+    if not school_ids and admin_scope != "district":
+        return _error(line, "orgSourcedIds", "no_school", "belongs to no school", sourced_id)
+    return _incoming(row, Standing(kind, school_ids, role, admin_scope))
+
+
+def _incoming(row: Mapping[Any, Any], standing: Standing) -> Incoming:
+    line, sourced_id = int(row["line"]), str(row["sourced_id"])
     values: dict[str, Any] = {
         "status": "inactive"
         if (not row["enabled"] or row["status"] == "tobedeleted")
@@ -127,26 +160,23 @@ def person_from(
         "last_name": row["family_name"],
         "middle_name": row["middle_name"],
         "email": row["email"],
-        "school_ids": school_ids,
+        "school_ids": list(standing.school_ids),
     }
     settings: dict[tuple[str, str], Any] = {}
-    if kind == "student":
+    if standing.kind == "student":
         values["preferred_first_name"] = row["preferred_given_name"]
         values["grade"] = row["grade"]
         settings = {(p, s): v for p, s, v in row["settings"]}
     else:
-        administrator = any(m == "administrator" for m, _ in kept)
-        values["role"] = "administrator" if administrator else "teacher"
-        district = any(
-            r.role.casefold() == "districtadministrator" or (r.org_ref in district_refs)
-            for m, r in kept
-            if m == "administrator"
-        ) or (administrator and not school_ids and any(r in district_refs for r in refs))
-        values["admin_scope"] = ("district" if district else "school") if administrator else None
-    if not school_ids and values.get("admin_scope") != "district":
-        return _error(line, "orgSourcedIds", "no_school", "belongs to no school", sourced_id)
+        values["role"] = standing.role
+        values["admin_scope"] = standing.admin_scope
     return Incoming(
-        line, sourced_id, kind, values, settings, tobedeleted=row["status"] == "tobedeleted"
+        line,
+        sourced_id,
+        standing.kind,
+        values,
+        settings,
+        tobedeleted=row["status"] == "tobedeleted",
     )
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy import and_, false, func, insert, or_, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import EntityKind, mask_of
@@ -23,7 +23,7 @@ from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
-from rollbook.sync.incoming import Incoming, Role, Skip, person_from
+from rollbook.sync.incoming import Incoming, Role, Skip, Standing, person_from
 from rollbook.sync.reconcile import Reconciled, reconcile
 from rollbook.sync.writes import (
     ConcurrentEdit,
@@ -98,6 +98,29 @@ def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
     return found
 
 
+def _standings(ctx: RunContext, sourced_ids: list[str]) -> dict[str, Standing]:
+    """A 1.2 delta may send users without their unchanged roles.csv rows: the stored kind,
+    schools and role of the people these SIS ids name stand (a full snapshot sends all)."""
+    if ctx.full or ctx.version != "1.2" or not sourced_ids:
+        return {}
+    people = ctx.session.execute(
+        select(_P.c.id, _P.c.external_id, _P.c.kind, _P.c.role, _P.c.admin_scope).where(
+            _P.c.org_id == ctx.org.id, _P.c.external_id.in_(sourced_ids)
+        )
+    ).all()
+    schools: dict[int, list[int]] = defaultdict(list)
+    for person_id, school_id in ctx.session.execute(
+        select(PersonSchool.person_id, PersonSchool.school_id).where(
+            PersonSchool.person_id.in_([p.id for p in people])
+        )
+    ):
+        schools[person_id].append(school_id)
+    return {
+        p.external_id: Standing(p.kind, sorted(schools[p.id]), p.role, p.admin_scope)
+        for p in people
+    }
+
+
 def _claimed_twice(ctx: RunContext) -> dict[Key, set[str]]:
     """R9: keys that two incoming records both carry."""
     twice: dict[Key, set[str]] = {}
@@ -114,6 +137,25 @@ def _claimed_twice(ctx: RunContext) -> dict[Key, set[str]]:
             )
         )
     return twice
+
+
+def _contested(ctx: RunContext) -> set[int]:
+    """R9: existing people that two or more staged records point at, by any of their keys
+    (a username handed from one person to another in one snapshot)."""
+    su = table_of(StageUser)
+    run, org = su.c.run_id == ctx.run_id, _P.c.org_id == ctx.org.id
+    pairs = union(
+        select(_P.c.id, su.c.line).join(su, su.c.username_key == _P.c.username_key).where(run, org),
+        select(_P.c.id, su.c.line).join(su, su.c.sourced_id == _P.c.external_id).where(run, org),
+        select(_P.c.id, su.c.line)
+        .join(su, su.c.identifier == _P.c.alt_external_id)
+        .where(run, org, su.c.identifier != ""),
+    ).subquery()
+    return set(
+        ctx.session.scalars(
+            select(pairs.c.id).group_by(pairs.c.id).having(func.count(pairs.c.line) > 1)
+        )
+    )
 
 
 def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
@@ -151,6 +193,7 @@ class PeopleStep:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.twice = _claimed_twice(ctx)
+        self.contested = _contested(ctx)
         self.keys = KeyWriter(ctx)
         # Sourced ids with a row skipped for an error; one staged row may share it (R9).
         self.skipped = set(
@@ -188,6 +231,7 @@ class PeopleStep:
     def _chunk(self, chunk: list[Row[Any]]) -> None:
         ctx = self.ctx
         roles = _roles(ctx, [r.sourced_id for r in chunk])
+        stored = _standings(ctx, [r.sourced_id for r in chunk if r.sourced_id not in roles])
         records: list[Incoming] = []
         for row in chunk:
             made = person_from(
@@ -196,6 +240,7 @@ class PeopleStep:
                 version=ctx.version,  # type: ignore[arg-type]
                 schools=ctx.schools,
                 district_refs=ctx.district_refs,
+                stored=stored.get(row.sourced_id),
             )
             if isinstance(made, Skip):
                 if made.error is None:
@@ -232,7 +277,12 @@ class PeopleStep:
                 )
                 if v and v in self.twice[k]  # type: ignore[index]
             ]
-            match = match_record(kind=record.kind, found=found, claimed_twice=twice)  # type: ignore[arg-type]
+            match = match_record(
+                kind=record.kind,
+                found=found,
+                claimed_twice=twice,  # type: ignore[arg-type]
+                contested=self.contested,
+            )
             if match.outcome == "conflict":
                 self._conflict(record, match.key, match.candidates, match.message)
             elif match.outcome == "create":

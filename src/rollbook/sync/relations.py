@@ -25,7 +25,7 @@ from rollbook.store.sync_tables import (
 )
 from rollbook.sync.context import RunContext
 from rollbook.sync.records import Issue
-from rollbook.sync.writes import analyze, record_issue
+from rollbook.sync.writes import analyze, insert_missing, record_issue
 
 # Enrollment roles that make a member (interfaces.md: student / teacher, aide, administrator).
 MEMBER_ROLES = ("student", "teacher", "aide", "administrator", "proctor")
@@ -130,24 +130,18 @@ def apply_memberships(ctx: RunContext) -> None:
         .order_by(SyncMember.class_id)
     )
     _log_members(ctx, session.execute(added).all(), added=True)
-    session.execute(
-        insert(Membership).from_select(
-            ["class_id", "person_id", "role", "org_id", "source", "created_at"],
-            select(
-                SyncMember.class_id,
-                SyncMember.person_id,
-                SyncMember.role,
-                literal(ctx.org.id),
-                literal("sis"),
-                literal(utcnow()),
-            ).where(
-                SyncMember.run_id == ctx.run_id,
-                ~exists().where(
-                    Membership.class_id == SyncMember.class_id,
-                    Membership.person_id == SyncMember.person_id,
-                ),
-            ),
-        )
+    insert_missing(
+        session,
+        Membership,
+        ["class_id", "person_id", "role", "org_id", "source", "created_at"],
+        select(
+            SyncMember.class_id,
+            SyncMember.person_id,
+            SyncMember.role,
+            literal(ctx.org.id),
+            literal("sis"),
+            literal(utcnow()),
+        ).where(SyncMember.run_id == ctx.run_id),
     )
     session.execute(
         update(Membership)

@@ -51,3 +51,21 @@ def test_r6_blank_keys_never_match() -> None:
     assert key_value("external_id", None) is None
     assert key_value("username", "  Tim.Baker ") == "tim.baker"
     assert key_value("external_id", " S-1 ") == "S-1"
+
+
+def test_r9_an_entity_two_incoming_records_point_at_conflicts() -> None:
+    match = match_record(kind="student", found={"username": [ALICE]}, contested={1})
+    assert (match.outcome, match.candidates, match.key) == ("conflict", (1,), "username")
+    assert "same existing person" in match.message
+    assert match_record(kind="student", found={"username": [ALICE]}, contested={2}).outcome == (
+        "match"
+    )
+
+
+def test_r9_claimed_twice_lists_every_entity_the_record_names() -> None:
+    match = match_record(
+        kind="student",
+        found={"username": [ALICE], "external_id": [BOB]},
+        claimed_twice=["username"],
+    )
+    assert (match.outcome, match.candidates) == ("conflict", (1, 2))

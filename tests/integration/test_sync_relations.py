@@ -1,0 +1,212 @@
+"""Class products (R14, every row of its table) and memberships (R15) under the sync."""
+
+from __future__ import annotations
+
+from tests.factories import Api, Roster
+from tests.integration.helpers import error_of, history, new_class, new_student, walk
+from tests.integration.syncing import Sis
+from tests.oneroster import OneRoster, district
+
+
+def _snap() -> OneRoster:
+    snap = district(students=3, teachers=2, classes=2)
+    snap.product("c1", "ill")
+    return snap
+
+
+def _teacher(roster: Roster, sis: Sis) -> Api:
+    return roster.teacher([sis.school_id("s1")]).api
+
+
+def _links(api: Api, class_id: str) -> dict[str, tuple[str, bool]]:
+    items = api.ok("GET", f"classes/{class_id}/products")["items"]
+    return {p["code"]: (p["source"], p["sis_sends"]) for p in items}
+
+
+# R14 ------------------------------------------------------------------------------------------
+
+
+def test_r14_sent_product_not_associated_is_added_with_source_sis(roster: Roster, sis: Sis) -> None:
+    report = sis.run(_snap())
+    assert report.counts["class_products"] == {"added": 1, "removed": 0}
+    assert _links(_teacher(roster, sis), sis.class_id("c1")) == {"ill": ("sis", True)}
+    added = [c for c in report.changes if c["action"] == "product_added"]
+    assert [(c["sourced_id"], c["new"]) for c in added] == [
+        ("c1", {"code": "ill", "source": "sis"})
+    ]
+
+
+def test_r14_sis_product_removed_by_hand_comes_back(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c1")
+    api.ok("DELETE", f"classes/{class_id}/products/ill", 204)
+    report = sis.run(snap)
+    assert report.counts["class_products"] == {"added": 1, "removed": 0}
+    assert _links(api, class_id) == {"ill": ("sis", True)}
+    actions = [(e["action"], e["actor"]["kind"]) for e in history(api, f"classes/{class_id}")]
+    assert actions[:2] == [("product_added", "sync"), ("product_removed", "educator")]
+
+
+def test_r14_product_added_by_hand_that_the_sis_later_sends_becomes_the_sis(
+    roster: Roster, sis: Sis
+) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c1")
+    api.ok("PUT", f"classes/{class_id}/products/galileo")
+    assert _links(api, class_id)["galileo"] == ("manual", False)
+    day2 = snap.copy()
+    day2.product("c1", "galileo")
+    report = sis.run(day2)
+    assert report.counts["class_products"] == {"added": 0, "removed": 0}
+    assert _links(api, class_id) == {"ill": ("sis", True), "galileo": ("sis", True)}
+    # From now on it is the SIS's: no longer sent, it goes.
+    report = sis.run(snap)
+    assert report.counts["class_products"] == {"added": 0, "removed": 1}
+    assert _links(api, class_id) == {"ill": ("sis", True)}
+
+
+def test_r14_sis_product_sent_again_changes_nothing(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    report = sis.run(snap)
+    assert report.counts["class_products"] == {"added": 0, "removed": 0}
+    assert report.changes == []
+
+
+def test_r14_sis_product_no_longer_sent_is_removed(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    day2 = snap.copy()
+    day2.remove_product("c1", "ill")
+    day2.products_sent = True
+    report = sis.run(day2)
+    assert report.counts["class_products"] == {"added": 0, "removed": 1}
+    removed = [c for c in report.changes if c["action"] == "product_removed"]
+    assert [(c["sourced_id"], c["old"]) for c in removed] == [
+        ("c1", {"code": "ill", "source": "sis"})
+    ]
+    assert sis.products("c1") == {}
+
+
+def test_r14_product_added_by_hand_and_not_sent_is_kept(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c1")
+    api.ok("PUT", f"classes/{class_id}/products/science")
+    for _ in range(2):
+        report = sis.run(snap)
+        assert report.counts["class_products"] == {"added": 0, "removed": 0}
+        assert _links(api, class_id) == {"ill": ("sis", True), "science": ("manual", False)}
+
+
+def test_r14_product_not_sent_and_removed_by_hand_is_not_added_back(
+    roster: Roster, sis: Sis
+) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c2")
+    api.ok("PUT", f"classes/{class_id}/products/science")
+    api.ok("DELETE", f"classes/{class_id}/products/science", 204)
+    sis.run(snap)
+    assert _links(api, class_id) == {}
+
+
+def test_r14_products_of_manual_classes_are_left_alone(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    group = new_class(api, sis.school_id("s1"), kind="group")["id"]
+    api.ok("PUT", f"classes/{group}/products/ill")
+    sis.run(snap)
+    assert _links(api, group) == {"ill": ("manual", False)}
+
+
+def test_r14_resources_of_other_vendors_are_a_warning(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    snap.product("c2", "chess-club")
+    report = sis.run(snap)
+    assert report.status == "applied"
+    assert [(w["file"], w["column"], w["code"]) for w in report.warnings] == [
+        ("resources.csv", "vendorResourceId", "unknown_product")
+    ]
+    assert sis.products("c2") == {}
+    assert sis.products("c1") == {"ill": "sis"}
+
+
+# R15 ------------------------------------------------------------------------------------------
+
+
+def test_r15_sis_class_members_are_exactly_what_the_sis_sends(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    report = sis.run(snap)
+    assert sis.members("c1") == {"u1": "sis", "u2": "sis", "u3": "sis", "t1": "sis"}
+    assert report.counts["enrollments"] == {"added": 8, "removed": 0}
+    day2 = snap.copy()
+    day2.unenroll(class_id="c1", user_id="u1")
+    day2.enroll("c1", "t2", "aide")
+    report = sis.run(day2)
+    assert report.counts["enrollments"] == {"added": 1, "removed": 1}
+    assert sis.members("c1") == {"u2": "sis", "u3": "sis", "t1": "sis", "t2": "sis"}
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c1")
+    assert {e["external_id"] for e in walk(api, f"classes/{class_id}/educators")} == {"t1", "t2"}
+    changes = {c["action"]: c for c in report.changes if c["sourced_id"] == "c1"}
+    assert [m["sourced_id"] for m in changes["members_removed"]["old"]] == ["u1"]
+    assert changes["members_removed"]["field"] == "students"
+    assert [m["sourced_id"] for m in changes["members_added"]["new"]] == ["t2"]
+    assert changes["members_added"]["field"] == "educators"
+
+
+def test_r15_sis_class_members_cannot_be_changed_by_hand(roster: Roster, sis: Sis) -> None:
+    sis.run(_snap())
+    api = _teacher(roster, sis)
+    class_id = sis.class_id("c1")
+    extra = new_student(api, sis.school_id("s1"))
+    error_of(api.put(f"classes/{class_id}/students/{extra['id']}"), 409, "class_synced")
+    error_of(api.delete(f"classes/{class_id}/students/{sis.person_id('u1')}"), 409, "class_synced")
+
+
+def test_r15_manual_memberships_of_sis_people_are_kept(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    api = _teacher(roster, sis)
+    group = new_class(api, sis.school_id("s1"), kind="group")["id"]
+    for ref in ("u1", "u2"):
+        api.ok("PUT", f"classes/{group}/students/{sis.person_id(ref)}")
+    api.ok("PUT", f"classes/{group}/educators/{sis.person_id('t2')}")
+    day2 = snap.copy()
+    day2.unenroll(user_id="u1")
+    report = sis.run(day2)
+    assert report.counts["enrollments"]["removed"] == 2
+    members = {s["external_id"] for s in walk(api, f"classes/{group}/students")}
+    assert members == {"u1", "u2"}
+    assert {e["external_id"] for e in walk(api, f"classes/{group}/educators")} == {"t2"}
+    assert all(c["entity_id"] != group for c in report.changes)
+
+
+def test_r15_a_person_classes_tab_shows_sis_classes_unselectable(roster: Roster, sis: Sis) -> None:
+    sis.run(_snap())
+    api = _teacher(roster, sis)
+    group = new_class(api, sis.school_id("s1"), name="Tutoring", kind="group")["id"]
+    classes = {c["id"]: c for c in walk(api, f"students/{sis.person_id('u1')}/classes")}
+    assert classes[sis.class_id("c1")]["member"] is True
+    assert classes[sis.class_id("c1")]["selectable"] is False
+    assert (classes[group]["member"], classes[group]["selectable"]) == (False, True)
+
+
+def test_r15_enrollments_of_a_deactivated_class_are_not_applied(roster: Roster, sis: Sis) -> None:
+    snap = _snap()
+    sis.run(snap)
+    sis.threshold(50)
+    day2 = snap.copy()
+    day2.find("classes", "c2")["status"] = "tobedeleted"
+    report = sis.run(day2)
+    assert report.entity_counts("classes") == {"deactivated": 1, "unchanged": 1}
+    assert sis.klass("c2").status == "inactive"
+    assert report.counts["enrollments"]["added"] == 0
