@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, union, update
+from sqlalchemy import and_, false, func, literal, or_, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
@@ -22,6 +22,7 @@ from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
     analyze,
+    deactivate_absent,
     ids_of_new,
     record_conflict,
     record_issue,
@@ -269,40 +270,5 @@ class ClassesStep:
         self.keys.flush()
 
     def _deactivate_absent(self) -> None:
-        ctx = self.ctx
-        seen = select(SyncKey.entity_id).where(
-            SyncKey.run_id == ctx.run_id, SyncKey.kind == "class", SyncKey.entity_id == _C.c.id
-        )
-        gone = ctx.session.execute(
-            select(_C.c.id, _C.c.external_id).where(
-                _C.c.org_id == ctx.org.id,
-                _C.c.origin == "sis",
-                _C.c.status == "active",
-                ~seen.exists(),
-            )
-        ).all()
-        for start in range(0, len(gone), CHUNK):
-            part = gone[start : start + CHUNK]
-            ctx.session.execute(
-                update(_C)
-                .where(_C.c.id.in_([g.id for g in part]))
-                .values(
-                    status="inactive",
-                    version=_C.c.version + 1,
-                    synced_version=_C.c.version + 1,
-                    sis_hash=None,
-                    updated_at=utcnow(),
-                )
-            )
-            for g in part:
-                ctx.bump("class", "deactivated")
-                ctx.deactivating["class"] = ctx.deactivating.get("class", 0) + 1
-                ctx.log.add(
-                    "class",
-                    g.id,
-                    "deactivated",
-                    ref=g.external_id,
-                    field_name="status",
-                    old="active",
-                    new="inactive",
-                )
+        """R19: a `sis` class absent from a full snapshot is deactivated, never deleted."""
+        deactivate_absent(self.ctx, _C, key_kind="class", kind=literal("class"))

@@ -29,6 +29,7 @@ from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
     analyze,
+    deactivate_absent,
     ids_of_new,
     record_conflict,
     record_issue,
@@ -387,43 +388,7 @@ class PeopleStep:
 
     def _deactivate_absent(self) -> None:
         """R19: a `sis` person absent from a full snapshot is deactivated, never deleted."""
-        ctx = self.ctx
-        seen = select(SyncKey.entity_id).where(
-            SyncKey.run_id == ctx.run_id, SyncKey.kind == "person", SyncKey.entity_id == _P.c.id
-        )
-        gone = ctx.session.execute(
-            select(_P.c.id, _P.c.kind, _P.c.external_id).where(
-                _P.c.org_id == ctx.org.id,
-                _P.c.origin == "sis",
-                _P.c.status == "active",
-                ~seen.exists(),
-            )
-        ).all()
-        for start in range(0, len(gone), CHUNK):
-            part = gone[start : start + CHUNK]
-            ctx.session.execute(
-                update(_P)
-                .where(_P.c.id.in_([g.id for g in part]))
-                .values(
-                    status="inactive",
-                    version=_P.c.version + 1,
-                    synced_version=_P.c.version + 1,
-                    sis_hash=None,
-                    updated_at=utcnow(),
-                )
-            )
-            for g in part:
-                ctx.bump(g.kind, "deactivated")
-                ctx.deactivating[g.kind] = ctx.deactivating.get(g.kind, 0) + 1
-                ctx.log.add(
-                    g.kind,
-                    g.id,
-                    "deactivated",
-                    ref=g.external_id,
-                    field_name="status",
-                    old="active",
-                    new="inactive",
-                )
+        deactivate_absent(self.ctx, _P, key_kind="person", kind=_P.c.kind)
 
 
 def _settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table, insert, select, text, union
+from sqlalchemy import Select, Table, insert, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Selectable
 
+from rollbook.store.models import utcnow
 from rollbook.store.sync_tables import StageSkipped, SyncConflict, SyncIssue, SyncKey
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
@@ -37,6 +38,9 @@ def insert_missing(
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(model).from_select(columns, rows).on_conflict_do_nothing())
+
+
+CHUNK = 1000
 
 
 class ConcurrentEdit(Exception):
@@ -164,3 +168,44 @@ def skipped_refs(ctx: RunContext, file: str) -> Select[Any]:
         SyncKey.entity_id.is_(None),
     )
     return select(union(read, planned).subquery().c[0])
+
+
+def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any) -> None:
+    """R19: every active `sis` entity the run neither resolved nor protected is deactivated,
+    never deleted, and each one is counted and logged; `kind` names each row's entity kind."""
+    seen = select(SyncKey.entity_id).where(
+        SyncKey.run_id == ctx.run_id, SyncKey.kind == key_kind, SyncKey.entity_id == table.c.id
+    )
+    gone = ctx.session.execute(
+        select(table.c.id, kind, table.c.external_id).where(
+            table.c.org_id == ctx.org.id,
+            table.c.origin == "sis",
+            table.c.status == "active",
+            ~seen.exists(),
+        )
+    ).all()
+    for start in range(0, len(gone), CHUNK):
+        part = gone[start : start + CHUNK]
+        ctx.session.execute(
+            update(table)
+            .where(table.c.id.in_([row[0] for row in part]))
+            .values(
+                status="inactive",
+                version=table.c.version + 1,
+                synced_version=table.c.version + 1,
+                sis_hash=None,
+                updated_at=utcnow(),
+            )
+        )
+        for entity_id, entity_kind, external_id in part:
+            ctx.bump(entity_kind, "deactivated")
+            ctx.deactivating[entity_kind] = ctx.deactivating.get(entity_kind, 0) + 1
+            ctx.log.add(
+                entity_kind,
+                entity_id,
+                "deactivated",
+                ref=external_id,
+                field_name="status",
+                old="active",
+                new="inactive",
+            )
