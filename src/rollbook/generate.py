@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from rollbook.sync.binding import COLUMNS
+
 FIRST = (
     "Aaliyah Aiden Amara Amelia Andre Aria Ava Benjamin Brianna Camila Carlos Chloe Daniel "
     "Diego Elena Elijah Emily Emma Ethan Fatima Gabriel Grace Hannah Hiroshi Isabella Jacob "
@@ -188,15 +190,7 @@ def _manifest(out: Path) -> None:
 
 
 def _orgs(out: Path, district: District) -> int:
-    header = [
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "name",
-        "type",
-        "identifier",
-        "parentSourcedId",
-    ]
+    header = list(COLUMNS["orgs"])
     with (out / "orgs.csv").open("w", newline="") as handle:
         writer = _writer(handle, header)
         writer.writerow(
@@ -221,43 +215,8 @@ def _orgs(out: Path, district: District) -> int:
 
 
 def _users(out: Path, district: District) -> tuple[int, int]:
-    header = [
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "enabledUser",
-        "username",
-        "userIds",
-        "givenName",
-        "familyName",
-        "middleName",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "agentSourcedIds",
-        "grades",
-        "password",
-        "userMasterIdentifier",
-        "preferredGivenName",
-        "preferredMiddleName",
-        "preferredFamilyName",
-        "primaryOrgSourcedId",
-        "pronouns",
-        *SETTING_COLUMNS,
-    ]
-    roles_header = [
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "userSourcedId",
-        "roleType",
-        "role",
-        "beginDate",
-        "endDate",
-        "orgSourcedId",
-        "userProfileSourcedId",
-    ]
+    header = [*COLUMNS["users"], *SETTING_COLUMNS]
+    roles_header = [*COLUMNS["roles"]]
     users = roles = 0
     seed = district.seed
     with (
@@ -313,22 +272,7 @@ def _users(out: Path, district: District) -> tuple[int, int]:
 
 
 def _classes(out: Path, district: District) -> int:
-    header = [
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "grades",
-        "courseSourcedId",
-        "classCode",
-        "classType",
-        "location",
-        "schoolSourcedId",
-        "termSourcedIds",
-        "subjects",
-        "subjectCodes",
-        "periods",
-    ]
+    header = list(COLUMNS["classes"])
     seed = district.seed
     with (out / "classes.csv").open("w", newline="") as handle:
         writer = _writer(handle, header)
@@ -353,18 +297,7 @@ def _classes(out: Path, district: District) -> int:
 
 
 def _enrollments(out: Path, district: District) -> int:
-    header = [
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "classSourcedId",
-        "schoolSourcedId",
-        "userSourcedId",
-        "role",
-        "primary",
-        "beginDate",
-        "endDate",
-    ]
+    header = list(COLUMNS["enrollments"])
     count = 0
     with (out / "enrollments.csv").open("w", newline="") as handle:
         writer = _writer(handle, header)
@@ -411,35 +344,12 @@ def _school_of_class(district: District, number: int) -> int:
 
 def _products(out: Path, district: District) -> tuple[int, int]:
     with (out / "resources.csv").open("w", newline="") as handle:
-        writer = _writer(
-            handle,
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "vendorResourceId",
-                "title",
-                "roles",
-                "importance",
-                "vendorId",
-                "applicationId",
-            ],
-        )
+        writer = _writer(handle, list(COLUMNS["resources"]))
         for code in PRODUCTS:
             writer.writerow({"sourcedId": f"res-{code}", "vendorResourceId": code, "title": code})
     links = 0
     with (out / "classResources.csv").open("w", newline="") as handle:
-        writer = _writer(
-            handle,
-            [
-                "sourcedId",
-                "status",
-                "dateLastModified",
-                "title",
-                "classSourcedId",
-                "resourceSourcedId",
-            ],
-        )
+        writer = _writer(handle, list(COLUMNS["classResources"]))
         for number in range(district.classes):
             chosen = {
                 _pick(district.seed, PRODUCTS, "product", number, k)
