@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.permissions import Actor
-from rollbook.store.models import Change, Org, utcnow
+from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.models import Change, Org, table_of, utcnow
 
 PLURAL = {"student": "students", "educator": "educators", "class": "classes"}
 ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", "unchanged")
@@ -105,7 +105,7 @@ class ChangeLog:
                 self._spool = tempfile.TemporaryFile(prefix="rollbook-preview-")  # noqa: SIM115
             pickle.dump(self._rows, self._spool)
         else:
-            self.session.execute(insert(Change), self._rows)
+            bulk_insert_dicts(self.session, table_of(Change), self._rows)
         self._rows = []
 
     def _spooled(self) -> Iterator[list[dict[str, Any]]]:
@@ -124,7 +124,7 @@ class ChangeLog:
         for rows in self._spooled():
             for row in rows:
                 self._forget_created(row)
-            session.execute(insert(Change), rows)
+            bulk_insert_dicts(session, table_of(Change), rows)
         self.discard()
 
     def _forget_created(self, row: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 from rollbook.domain.fields import EntityKind, mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import person_keys, username_key
+from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -346,9 +347,9 @@ class PeopleStep:
             )
             self.keys.add("person", record.sourced_id, person_id, "applied")
         if schools:
-            ctx.session.execute(insert(PersonSchool), schools)
+            bulk_insert_dicts(ctx.session, table_of(PersonSchool), schools)
         if settings:
-            ctx.session.execute(insert(ProductSetting), settings)
+            bulk_insert_dicts(ctx.session, table_of(ProductSetting), settings)
 
     def _update(self, matched: list[tuple[Incoming, Row[Any]]]) -> None:
         ctx = self.ctx

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from rollbook.domain.values import username_key
+from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.db import Database
 from rollbook.store.models import table_of
 from rollbook.store.sync_tables import (
@@ -182,7 +183,7 @@ class _Writer:
     def _flush_issues(self) -> None:
         if self._issues:
             with self.db.writing() as session:
-                session.execute(insert(SyncIssue), self._issues)
+                bulk_insert_dicts(session, table_of(SyncIssue), self._issues)
             self._issues = []
 
     def rows(
@@ -212,7 +213,7 @@ class _Writer:
     def _write(self, table: Table, batch: list[dict[str, Any]]) -> int:
         if batch:
             with self.db.writing() as session:
-                session.execute(insert(table), batch)
+                bulk_insert_dicts(session, table, batch)
         return len(batch)
 
     def finish(self) -> Staged:

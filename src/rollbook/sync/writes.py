@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Selectable
 
-from rollbook.store.models import utcnow
+from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.models import table_of, utcnow
 from rollbook.store.sync_tables import StageSkipped, SyncConflict, SyncIssue, SyncKey
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
@@ -88,7 +89,7 @@ class KeyWriter:
 
     def flush(self) -> None:
         if self.rows:
-            self.ctx.session.execute(insert(SyncKey), self.rows)
+            bulk_insert_dicts(self.ctx.session, table_of(SyncKey), self.rows)
             self.rows = []
 
 
