@@ -35,6 +35,12 @@ pytest: install
 
 test: lint typecheck pytest
 
+# The API fuzzed against its OpenAPI document at length, in-process (schemathesis), on both
+# backends; the default test run makes 15 examples per operation and mode, this one 500.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	ROLLBOOK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests/integration/test_schemathesis.py $(PYTEST_ARGS)
+
 # Refresh docs/screenshots/ (Debian's chromium at /usr/bin/chromium: apt-get install -y chromium).
 screenshots: install
 	$(BIN)/python -m bench.screenshots --out docs/screenshots

@@ -14,6 +14,7 @@ from rollbook.config import Settings
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.errors import Problem, Unauthenticated, ValidationFailed
 from rollbook.domain.permissions import Action, Actor, require
+from rollbook.domain.values import is_digits
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
 from rollbook.store.db import Database
@@ -135,6 +136,16 @@ def guard(action: Action) -> Any:
     return Depends(check)
 
 
+def guard_actor(action: Action) -> Any:
+    """`guard` for a route outside any organization (organizations themselves): the role is
+    checked before the body, so a role that may not hears 403, not what its body lacks."""
+
+    def check(actor: Annotated[Actor, Depends(write_actor)]) -> None:
+        require(actor, action)
+
+    return Depends(check)
+
+
 ReadCtx = Annotated[Ctx, Depends(read_ctx)]
 WriteCtx = Annotated[Ctx, Depends(write_ctx)]
 WriteActor = Annotated[Actor, Depends(write_actor)]
@@ -149,7 +160,7 @@ def parse_if_match(value: str | None) -> int | None:
     if text == "*":
         return None
     text = text.removeprefix("W/").strip().strip('"')
-    if not text.isdigit():
+    if not is_digits(text):
         raise ValidationFailed.one("If-Match", "must be the version from the ETag header")
     return int(text)
 

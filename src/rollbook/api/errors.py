@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -93,8 +94,12 @@ def validation_response(error: RequestValidationError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
-def install(app: FastAPI) -> None:
-    """Map every failure to the error body; never a traceback to the client."""
+def install(app: FastAPI, *, security_headers: Mapping[str, str] | None = None) -> None:
+    """Map every failure to the error body; never a traceback to the client.
+
+    `security_headers` go on the 500 answer too: Starlette makes it outside every middleware
+    (in its ServerErrorMiddleware), so the middleware that adds them to the others never sees it.
+    """
 
     @app.exception_handler(errors.RollbookError)
     def on_rule(request: Request, error: errors.RollbookError) -> JSONResponse:
@@ -106,6 +111,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     def on_http(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # FastAPI's answer to a body it cannot decode at all (not UTF-8, a broken
+            # multipart form): the contract's validation_error, naming the body.
+            message = "could not be read: send UTF-8 JSON (or the form the operation takes)"
+            detail = {"field": "body", "message": message}
+            body = error_body(
+                "validation_error", f"body: {message}", field="body", details=[detail]
+            )
+            return JSONResponse(body, status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         message = "no such address" if error.status_code == 404 else str(error.detail)
         return JSONResponse(
@@ -114,6 +128,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     def on_crash(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Not `log.exception`: this handler runs after the `except` block, where no exception
+        # is current any more, and the traceback would be lost ("NoneType: None").
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
         body = error_body("internal_error", "something went wrong on our side; it was logged")
-        return JSONResponse(body, status_code=500)
+        return JSONResponse(body, status_code=500, headers=dict(security_headers or {}))

@@ -14,6 +14,7 @@ from rollbook.api.deps import (
     WriteActor,
     WriteCtx,
     guard,
+    guard_actor,
     read_session,
     signed_in,
     write_session,
@@ -46,7 +47,13 @@ def list_orgs(
     }
 
 
-@router.post("/orgs", status_code=201, response_model=schemas.OrgOut, operation_id="create_org")
+@router.post(
+    "/orgs",
+    status_code=201,
+    response_model=schemas.OrgOut,
+    operation_id="create_org",
+    dependencies=[guard_actor("orgs.manage")],
+)
 def create_org(
     body: schemas.OrgIn,
     session: Annotated[Session, Depends(write_session)],

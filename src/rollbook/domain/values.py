@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,8 @@ GRADES: tuple[str, ...] = (
     "PS", "UG", "Other",
 )  # fmt: skip
 _GRADE_BY_KEY = {g.upper(): g for g in GRADES}
+# Unicode's control characters (category Cc: C0, DEL and C1), but tab and newline.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -64,9 +65,17 @@ def _text(value: Any, *, required: bool, limit: int = MAX_TEXT) -> str | None:
         return None
     if len(text) > limit:
         raise ValueProblem(f"must be at most {limit} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in text if ch not in "\n\t"):
+    if _CONTROL.search(text):
         raise ValueProblem("must not contain control characters")
     return text
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes "¹" or "٣", which `int` refuses or misreads.
+
+    Every number read from an address, a header or a form goes through this before `int`.
+    """
+    return text.isascii() and text.isdigit()
 
 
 def normalize_grade(value: Any) -> str | None:

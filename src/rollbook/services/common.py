@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from rollbook.domain.errors import NotFound, UsernameTaken, ValidationFailed, VersionConflict
+from rollbook.domain.values import is_digits
 from rollbook.store import orgs as org_store
 from rollbook.store.models import Org
 
@@ -15,7 +16,7 @@ STATUSES = ("active", "inactive", "all")
 
 def parse_id(raw: str, what: str) -> int:
     """Ids in addresses are rollbook's own; anything else names nothing."""
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise NotFound(f"no such {what}")
     return int(raw)
 

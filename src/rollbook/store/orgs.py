@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from rollbook.domain.values import is_digits
 from rollbook.store.models import Org, School
 
 
@@ -51,7 +52,7 @@ def resolve_school_refs(session: Session, *, org_id: int, refs: Iterable[str]) -
     refs = list(refs)
     if not refs:
         return {}
-    numeric = [int(r) for r in refs if r.isdigit() and len(r) < 19]
+    numeric = [int(r) for r in refs if is_digits(r) and len(r) < 19]
     rows = session.execute(
         select(School.id, School.external_id).where(
             School.org_id == org_id,

@@ -15,6 +15,7 @@ from rollbook.web.session import (
     CSRF_FIELD,
     LOGIN_COOKIE,
     Form,
+    clear_login_cookie,
     clear_session_cookie,
     csrf_token_for,
     database,
@@ -118,7 +119,7 @@ def login(request: Request, form: Form) -> Response:
             return _login_page(request, status=status, messages=[message], **kept)
     response = see_other(next_path or f"/orgs/{org}/students")
     set_session_cookie(response, request, issued.token, config.session_ttl_seconds)
-    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    clear_login_cookie(response, request)
     return response
 
 

@@ -11,6 +11,7 @@ from rollbook.api.errors import status_of
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.errors import RollbookError, ValidationFailed
 from rollbook.domain.permissions import require
+from rollbook.domain.values import is_digits
 from rollbook.services import classes, memberships, people, products
 from rollbook.services.memberships import MemberRole
 from rollbook.services.products import REMOVE_SIS_PRODUCT_WARNING
@@ -203,6 +204,7 @@ def class_details(ctx: PageCtx, class_id: str) -> Response:
 
 @router.post(f"{BASE}/{{class_id}}")
 def save_class(ctx: FormCtx, form: Form, class_id: str) -> Response:
+    require(ctx.actor, "classes.write")  # the role first, then the class (decisions)
     version = str(form.get("version") or "")
     try:
         classes.update(
@@ -211,7 +213,7 @@ def save_class(ctx: FormCtx, form: Form, class_id: str) -> Response:
             org=ctx.org,
             class_id=class_id,
             data=forms.service_input("class", form),
-            if_match=int(version) if version.isdigit() else None,
+            if_match=int(version) if is_digits(version) else None,
         )
         ctx.session.commit()
     except RollbookError as error:
@@ -274,6 +276,7 @@ def _member_routes(plural: str) -> None:
 
     @router.post(f"{BASE}/{{class_id}}/{plural}")
     def change_members(ctx: FormCtx, form: Form, class_id: str) -> Response:
+        require(ctx.actor, "classes.write")
         adding = form.get("action") == "add"
         change = memberships.add if adding else memberships.remove
         try:
@@ -333,6 +336,7 @@ def class_products(ctx: PageCtx, class_id: str) -> Response:
 
 @router.post(f"{BASE}/{{class_id}}/products")
 def change_products(ctx: FormCtx, form: Form, class_id: str) -> Response:
+    require(ctx.actor, "classes.write")
     catalogue: Catalogue = ctx.request.app.state.catalogue
     adding = form.get("action") == "add"
     change = products.add_link if adding else products.remove_link

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from rollbook.domain.values import is_digits
 from rollbook.web.pages import query_url
 from rollbook.web.session import WebCtx
 
@@ -36,7 +37,7 @@ class Filters:
     @property
     def page_size(self) -> int | None:
         """Pages hold 50 rows unless `limit` asks for 1 to 100."""
-        if self.limit.isdigit() and 1 <= int(self.limit) <= MAX_PAGE:
+        if is_digits(self.limit) and 1 <= int(self.limit) <= MAX_PAGE:
             return int(self.limit)
         return None
 

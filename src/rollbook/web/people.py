@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from rollbook.api.errors import status_of
 from rollbook.domain.errors import RollbookError, ValidationFailed
 from rollbook.domain.permissions import Action, require
+from rollbook.domain.values import is_digits
 from rollbook.services import classes, memberships, people
 from rollbook.services.people import Loaded, PersonKind
 from rollbook.services.views import person_view
@@ -213,7 +214,7 @@ def classes_page(
     base = ctx.url(f"/{PLURAL[kind]}/{loaded.person.id}/classes")
     done = params.get("done")
     notice = None
-    if done in ("added", "removed") and error is None and params.get("class_id", "").isdigit():
+    if done in ("added", "removed") and error is None and is_digits(params.get("class_id", "")):
         try:
             name = classes.load(
                 ctx.session, actor=ctx.actor, org=ctx.org, class_id=params["class_id"]
@@ -276,6 +277,9 @@ def people_pages(kind: PersonKind) -> None:
 
     @router.post(f"{base}/{{person_id}}")
     def save(ctx: FormCtx, form: Form, person_id: str) -> Response:
+        # Decisions, order of refusals: a role that may not edit hears 403 whatever the
+        # address names; only then is the person looked up (out of reach: 404).
+        require(ctx.actor, WRITE[kind])
         loaded = people.load(
             ctx.session, actor=ctx.actor, org=ctx.org, kind=kind, person_id=person_id
         )
@@ -290,7 +294,7 @@ def people_pages(kind: PersonKind) -> None:
                 kind=kind,
                 person_id=person_id,
                 data=data,
-                if_match=int(version) if version.isdigit() else None,
+                if_match=int(version) if is_digits(version) else None,
             )
             ctx.session.commit()
         except RollbookError as error:
@@ -315,6 +319,7 @@ def people_pages(kind: PersonKind) -> None:
 
     @router.post(f"{base}/{{person_id}}/classes")
     def change_classes(ctx: FormCtx, form: Form, person_id: str) -> Response:
+        require(ctx.actor, "classes.write")
         loaded = people.load(
             ctx.session, actor=ctx.actor, org=ctx.org, kind=kind, person_id=person_id
         )

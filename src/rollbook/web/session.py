@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from rollbook.domain.permissions import Actor
+from rollbook.domain.values import is_digits
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
 from rollbook.store.db import Database
@@ -85,6 +86,13 @@ def set_login_cookie(response: Response, request: Request, value: str) -> None:
         httponly=True,
         samesite="lax",
         secure=_secure(request),
+    )
+
+
+def clear_login_cookie(response: Response, request: Request) -> None:
+    """The sign-in form's cookie is done with: expired with the attributes it was set with."""
+    response.delete_cookie(
+        LOGIN_COOKIE, path="/login", httponly=True, samesite="lax", secure=_secure(request)
     )
 
 
@@ -176,7 +184,7 @@ async def form_data(request: Request) -> FormData:
     """The posted form (read before the handler runs, which is not async)."""
     declared = request.headers.get("content-length", "")
     limit = request.app.state.settings.max_upload_bytes + 1024 * 1024
-    if declared.isdigit() and int(declared) > limit:
+    if is_digits(declared) and int(declared) > limit:
         raise TooLarge()
     return await request.form(max_files=1, max_fields=20_000)
 

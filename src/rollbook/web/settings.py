@@ -15,6 +15,7 @@ from rollbook.api.errors import status_of
 from rollbook.domain.catalogue import Catalogue, Setting
 from rollbook.domain.errors import RollbookError, ValidationFailed
 from rollbook.domain.permissions import require
+from rollbook.domain.values import is_digits
 from rollbook.services import classes, memberships, people, settings
 from rollbook.services.people import Loaded
 from rollbook.web import forms
@@ -93,7 +94,7 @@ def _tab(
         products=setting_rows(catalogue, view, posted, errors),
         messages=messages,
         saved=params.get("saved") == "1" and error is None,
-        reverted=params.get("sis", "").isdigit() and int(params["sis"]) > 0 and error is None,
+        reverted=is_digits(params.get("sis", "")) and int(params["sis"]) > 0 and error is None,
         can_edit=may(ctx, "students.write"),
         action=ctx.url(f"/students/{loaded.person.id}/product-settings"),
     )
@@ -125,6 +126,7 @@ def changed_settings(
 
 @router.post("/orgs/{org}/students/{student_id}/product-settings")
 def save_settings(ctx: FormCtx, form: Form, student_id: str) -> Response:
+    require(ctx.actor, "students.write")  # the role first, then the student (decisions)
     catalogue: Catalogue = ctx.request.app.state.catalogue
     loaded = people.load(
         ctx.session, actor=ctx.actor, org=ctx.org, kind="student", person_id=student_id
