@@ -49,11 +49,24 @@ class ConcurrentEdit(Exception):
 
 
 def ids_of_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in one statement and return their new ids, in the order of `rows`."""
-    result = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [row[0] for row in result]
+    """Insert new `sis` entities in bulk and return their ids, in the order of `rows`.
+
+    The rows are found again by their SIS id, which no other entity of the organization has
+    (the matcher found none), and by the creation time they all share.
+    """
+    bulk_insert_dicts(session, table, rows)
+    found: dict[str, int] = {}
+    refs = [row["external_id"] for row in rows]
+    for start in range(0, len(refs), CHUNK):
+        part = refs[start : start + CHUNK]
+        query = select(table.c.external_id, table.c.id).where(
+            table.c.org_id == rows[0]["org_id"],
+            table.c.origin == "sis",
+            table.c.created_at == rows[0]["created_at"],
+            table.c.external_id.in_(part),
+        )
+        found.update((ref, entity_id) for ref, entity_id in session.execute(query))
+    return [found[ref] for ref in refs]
 
 
 def key_row(
