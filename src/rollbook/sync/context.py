@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.permissions import Actor
+from rollbook.domain.values import is_digits
 from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import Change, Org, table_of, utcnow
 
@@ -148,7 +149,7 @@ class ChangeLog:
         """A school id (or list of them) of a change, without schools the preview created."""
         if isinstance(value, list):
             return [self._school(v) for v in value]
-        if isinstance(value, str) and value.isdigit() and ("school", int(value)) in self.created:
+        if isinstance(value, str) and is_digits(value) and ("school", int(value)) in self.created:
             return None
         return value
 
