@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 from rollbook.domain.errors import NotFound, Problem, ValidationFailed
 from rollbook.domain.permissions import Actor, require, require_org
 from rollbook.domain.values import ValueProblem, normalize
+from rollbook.services.history import Recorder
 from rollbook.store import orgs as store
 from rollbook.store.models import Org, School
 
+# Who the command line and the demo set-up are in the change log.
+SETUP = Actor("operator", "setup", "command line or set-up", None, role="operator")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")
 DEFAULT_THRESHOLD_PERCENT = 10
 
@@ -112,7 +115,14 @@ def create_school(
         raise ValidationFailed.one(
             "external_id", f"a school with external id {clean_external!r} exists"
         )
-    return store.add_school(session, org_id=org.id, name=clean_name, external_id=clean_external)
+    school = store.add_school(session, org_id=org.id, name=clean_name, external_id=clean_external)
+    # R23: a school made by hand is a change too (and it can change what a sync resolves).
+    recorder = Recorder(session, actor=actor or SETUP, org_id=org.id)
+    recorder.add(
+        "school", school.id, "created", new={"name": clean_name, "external_id": clean_external}
+    )
+    recorder.flush()
+    return school
 
 
 def school_view(school: School) -> dict[str, str | None]:

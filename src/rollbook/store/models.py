@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -284,6 +285,14 @@ class Change(Base):
     __table_args__ = (
         Index("ix_changes_entity", "org_id", "entity_kind", "entity_id", "id"),
         Index("ix_changes_run", "run_id", "id"),
+        # Hand changes of an organization by time: "anything edited since the last sync?"
+        Index(
+            "ix_changes_hand",
+            "org_id",
+            "at",
+            sqlite_where=text("run_id IS NULL"),
+            postgresql_where=text("run_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -37,6 +37,10 @@ class SyncRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     # Progress of a running run, for the pages and the command line.
     phase: Mapped[str | None] = mapped_column(String(32))
+    # What the snapshot was (files, catalogue, schools: see sync/fingerprint.py), and when the
+    # transaction that applied it began: an identical snapshot with no hand edit since is a no-op.
+    snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    apply_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Issues up to this id were found reading the files; later ones while planning.
     stage_issue_max: Mapped[int] = mapped_column(Id, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,9 @@ from rollbook.store.sync_tables import (
     SyncRun,
 )
 from rollbook.sync.classes import ClassesStep
-from rollbook.sync.context import ChangeLog, RunContext, empty_counts
+from rollbook.sync.context import PLURAL, ChangeLog, RunContext, empty_counts
+from rollbook.sync.fingerprint import snapshot_fingerprint
+from rollbook.sync.noop import copy_findings, noop_counts, unchanged_since
 from rollbook.sync.people import PeopleStep
 from rollbook.sync.records import Issue, SnapshotRejected
 from rollbook.sync.relations import apply_memberships, apply_products, resolve_existing
@@ -179,8 +182,18 @@ class Engine:
                     path, max_unpacked_bytes=self.max_unpacked_bytes, catalogue=self.catalogue
                 )
                 self._set(
-                    run_id, mode=snapshot.mode, oneroster_version=snapshot.version, phase="staging"
+                    run_id,
+                    mode=snapshot.mode,
+                    oneroster_version=snapshot.version,
+                    snapshot_hash=self._fingerprint(path),
+                    phase="staging",
                 )
+                with self.db.session(write=False) as session:
+                    found = session.get(SyncRun, run_id)
+                    assert found is not None
+                    previous = unchanged_since(session, found)
+                if previous is not None:
+                    return self._noop(run_id, previous)
                 staged = stage_snapshot(
                     self.db, snapshot, run_id=run_id, org_id=org_id, progress=progress
                 )
@@ -201,6 +214,36 @@ class Engine:
         except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
             raise
+
+    def _fingerprint(self, path: Path) -> str | None:
+        try:
+            return snapshot_fingerprint(
+                path,
+                catalogue_text=repr(self.catalogue.products),
+                max_unpacked_bytes=self.max_unpacked_bytes,
+            )
+        except (OSError, ValueError, zipfile.BadZipFile):
+            return None  # the source stage refuses such a snapshot with its own message
+
+    def _noop(self, run_id: int, last: SyncRun) -> SyncRun:
+        """The same snapshot as the last applied run, nothing edited since: nothing to do."""
+        with self.db.writing() as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            copy_findings(session, source=last.id, target=run.id)
+            status = "previewed" if run.dry_run else "applied"
+            self._close(run, status, noop_counts(last.counts), would_need=False)
+            # Nothing was applied: hand edits still count from when the last run applied.
+            run.apply_started_at = last.apply_started_at
+            run.message = (
+                f"The snapshot is the one run {last.id} applied, and nothing was edited by hand "
+                "since: every entity is unchanged."
+            )
+            clear_stage(session, run_id)
+            unlock(session, org_id=run.org_id, run_id=run_id)
+            session.flush()
+            session.expunge(run)
+        return run
 
     def _fail(self, org_id: int, run_id: int, message: str) -> SyncRun:
         """Write a failed outcome, which releases the lock; if even that fails, release."""
@@ -242,6 +285,7 @@ class Engine:
                 catalogue=self.catalogue,
                 log=ChangeLog(session, org.id, run.id, actor, preview=run.dry_run),
             )
+            run.apply_started_at = utcnow()
             # Issues of an earlier pass over the same staged snapshot are found again.
             session.execute(
                 delete(SyncIssue).where(
@@ -254,8 +298,9 @@ class Engine:
                 ctx.log.flush()
                 held = not approving and _over_threshold(ctx, org.threshold_percent)
                 keep = not run.dry_run and not held
-                _drop_work_tables(session, run.id)
                 counts = ctx.counts
+                counts["records"] = _records(session, run.id)
+                _drop_work_tables(session, run.id)
                 counts["errors"] += staged_issues["error"]
                 counts["warnings"] += staged_issues["warning"]
                 if keep:
@@ -434,6 +479,28 @@ def _over_threshold(ctx: RunContext, threshold_percent: int) -> bool:
         )
         for kind in ("student", "educator", "class")
     )
+
+
+def _records(session: Session, run_id: int) -> dict[str, int]:
+    """How many records of each kind the run resolved to an entity (for a later no-op run)."""
+    found = dict.fromkeys(PLURAL.values(), 0)
+    people = session.execute(
+        select(Person.kind, func.count())
+        .join(SyncKey, SyncKey.entity_id == Person.id)
+        .where(SyncKey.run_id == run_id, SyncKey.kind == "person", SyncKey.state == "applied")
+        .group_by(Person.kind)
+    )
+    for kind, count in people:
+        found[PLURAL[kind]] = int(count)
+    found["classes"] = int(
+        session.scalar(
+            select(func.count()).where(
+                SyncKey.run_id == run_id, SyncKey.kind == "class", SyncKey.state == "applied"
+            )
+        )
+        or 0
+    )
+    return found
 
 
 def _drop_work_tables(session: Session, run_id: int) -> None:
