@@ -274,3 +274,62 @@ def upload(
     assert response.status_code == status, (response.status_code, response.text)
     body: dict[str, Any] = response.json()
     return body
+
+
+def canonical(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """The organization's roster without anything that names a row of this database: schools,
+    people, person_schools, classes, memberships, class_products and product_settings, each
+    entity named by its SIS id (or username, or name, when it has none).
+
+    Two organizations that went through the same runs dump equal, so a roster can be
+    compared with a clean run of the same snapshot elsewhere. Run bookkeeping (the change
+    log, runs, staging, locks) and times are left out; `sis_hash` is kept as whether it is
+    set (it covers the organization's own school ids).
+    """
+    skip = {"id", "org_id", "created_at", "updated_at"}
+    with db.session(write=False) as session:
+        schools = {
+            s.id: f"school:{s.external_id or s.name}"
+            for s in session.scalars(select(School).where(School.org_id == org_id))
+        }
+        people: dict[int, str] = {}
+        classes: dict[int, str] = {}
+        out: dict[str, list[tuple[Any, ...]]] = {
+            "schools": sorted(
+                (name, s.origin, s.status)
+                for s in session.scalars(select(School).where(School.org_id == org_id))
+                for name in [schools[s.id]]
+            )
+        }
+        for model, names, label in ((Person, people, "username"), (Class, classes, "name")):
+            table = model.__table__
+            rows = []
+            for row in session.execute(select(table).where(table.c.org_id == org_id)):
+                values = dict(row._mapping)
+                names[values["id"]] = str(values["external_id"] or f"{label}:{values[label]}")
+                if "school_id" in values:
+                    values["school_id"] = schools.get(values["school_id"])
+                values["sis_hash"] = values["sis_hash"] is not None
+                rows.append(
+                    tuple(sorted((k, repr(v)) for k, v in values.items() if k not in skip))
+                )
+            out[table.name] = sorted(rows)
+        out["person_schools"] = sorted(
+            (people[r.person_id], schools[r.school_id])
+            for r in session.scalars(select(PersonSchool).where(PersonSchool.org_id == org_id))
+        )
+        out["memberships"] = sorted(
+            (classes[m.class_id], people[m.person_id], m.role, m.source)
+            for m in session.scalars(select(Membership).where(Membership.org_id == org_id))
+        )
+        out["class_products"] = sorted(
+            (classes[p.class_id], p.product, p.source)
+            for p in session.scalars(select(ClassProduct).where(ClassProduct.org_id == org_id))
+        )
+        out["product_settings"] = sorted(
+            (people[s.person_id], s.product, s.setting, repr(s.value), s.source, s.sis_sends)
+            for s in session.scalars(
+                select(ProductSetting).where(ProductSetting.org_id == org_id)
+            )
+        )
+    return out

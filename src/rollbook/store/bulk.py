@@ -21,17 +21,22 @@ def _processors(
     return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
 
 
+def _processed(row: Sequence[Any], active: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    values = list(row)
+    for index, process in active:
+        values[index] = process(values[index])
+    return values
+
+
 def bulk_insert(
     session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """Insert `rows` (tuples in `columns` order) into `table` in this session's transaction."""
     connection = session.connection()
     dialect = connection.dialect
-    processors = _processors(table, columns, dialect)
-    if any(processors):
-        rows = (
-            tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows
-        )
+    active = [(i, p) for i, p in enumerate(_processors(table, columns, dialect)) if p]
+    if active:
+        rows = (_processed(row, active) for row in rows)
     raw = connection.connection.driver_connection
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
