@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, or_, select, union, update
+from sqlalchemy import and_, func, literal, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
@@ -117,19 +117,14 @@ class ClassesStep:
                 records.append(made)
         externals = {r.sourced_id for r in records}
         codes = {r.values["alt_external_id"] for r in records if r.values["alt_external_id"]}
-        rows = (
-            ctx.session.execute(
-                select(_C).where(
-                    _C.c.org_id == ctx.org.id,
-                    or_(
-                        _C.c.external_id.in_(externals),
-                        _C.c.alt_external_id.in_(codes) if codes else false(),
-                    ),
-                )
-            ).all()
-            if records
-            else []
-        )
+        # One indexed lookup per key: an OR across two columns makes SQLite scan the table.
+        stored: dict[int, Any] = {}
+        for column, values in (("external_id", externals), ("alt_external_id", codes)):
+            if values:
+                query = select(_C).where(_C.c.org_id == ctx.org.id, _C.c[column].in_(values))
+                for row in ctx.session.execute(query):
+                    stored[row.id] = row
+        rows = list(stored.values())
         by_id = {row.id: row for row in rows}
         index = CandidateIndex(rows, CLASS_KEYS, kind_of="class")
         creates = []

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, false, func, insert, or_, select, union, update
+from sqlalchemy import and_, func, insert, or_, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import EntityKind, mask_of
@@ -161,32 +161,34 @@ def _contested(ctx: RunContext) -> set[int]:
 
 
 def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
-    names = {username_key(r.values["username"]) for r in records}
-    externals = {r.sourced_id for r in records}
-    alts = {r.values["alt_external_id"] for r in records if r.values.get("alt_external_id")}
-    return list(
-        ctx.session.execute(
-            select(
-                _P.c.id,
-                _P.c.kind,
-                _P.c.origin,
-                _P.c.status,
-                _P.c.version,
-                _P.c.synced_version,
-                _P.c.sis_hash,
-                _P.c.username_key,
-                _P.c.external_id,
-                _P.c.alt_external_id,
-            ).where(
-                _P.c.org_id == ctx.org.id,
-                or_(
-                    _P.c.username_key.in_(names),
-                    _P.c.external_id.in_(externals),
-                    _P.c.alt_external_id.in_(alts) if alts else false(),
-                ),
-            )
-        )
+    """The stored people sharing a key with any record of the chunk: one indexed lookup per
+    key (an OR across three columns makes SQLite scan the table)."""
+    wanted = {
+        "username_key": {username_key(r.values["username"]) for r in records},
+        "external_id": {r.sourced_id for r in records},
+        "alt_external_id": {
+            r.values["alt_external_id"] for r in records if r.values.get("alt_external_id")
+        },
+    }
+    columns = (
+        _P.c.id,
+        _P.c.kind,
+        _P.c.origin,
+        _P.c.status,
+        _P.c.version,
+        _P.c.synced_version,
+        _P.c.sis_hash,
+        _P.c.username_key,
+        _P.c.external_id,
+        _P.c.alt_external_id,
     )
+    found: dict[int, Any] = {}
+    for column, values in wanted.items():
+        if values:
+            query = select(*columns).where(_P.c.org_id == ctx.org.id, _P.c[column].in_(values))
+            for row in ctx.session.execute(query):
+                found[row.id] = row
+    return list(found.values())
 
 
 class PeopleStep:
@@ -449,7 +451,11 @@ class _Updater:
     def run(self) -> None:
         ctx = self.ctx
         ids = [row.id for _, row in self.todo]
-        people = {p.id: p for p in ctx.session.execute(select(_P).where(_P.c.id.in_(ids)))}
+        # Locked until the run commits (PostgreSQL; SQLite's run holds the write lock): a hand
+        # edit landing between this read and the write would make the run start over, and
+        # eight busy editors could make it fail (tests/integration/test_concurrency.py).
+        locked = select(_P).where(_P.c.id.in_(ids)).with_for_update(key_share=True)
+        people = {p.id: p for p in ctx.session.execute(locked)}
         schools: dict[int, list[int]] = defaultdict(list)
         for person_id, school_id in ctx.session.execute(
             select(PersonSchool.person_id, PersonSchool.school_id).where(
