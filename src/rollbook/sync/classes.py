@@ -31,6 +31,7 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
+REFRESH_EVERY = 20
 CLASS_KEYS: dict[Key, str] = {"external_id": "external_id", "alt_external_id": "alt_external_id"}
 _C = table_of(Class)
 _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
@@ -97,8 +98,12 @@ class ClassesStep:
             )
             or 0
         )
-        for chunk in _staged(ctx):
+        for number, chunk in enumerate(_staged(ctx), start=1):
             self._chunk(chunk)
+            if number % REFRESH_EVERY == 0:
+                # The table grows as the run creates entities: keep PostgreSQL's estimates
+                # current, or its key lookups turn into scans of the whole organization.
+                analyze(ctx.session, Class)
         self._protect_skipped()
         if ctx.full:
             analyze(ctx.session, Class, SyncKey)

@@ -39,6 +39,7 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
+REFRESH_EVERY = 20
 PERSON_KEYS: dict[Key, str] = {
     "username": "username_key",
     "external_id": "external_id",
@@ -212,8 +213,12 @@ class PeopleStep:
         ctx = self.ctx
         for kind in ("student", "educator"):
             ctx.active_before[kind] = self._active(kind)
-        for chunk in _staged(ctx):
+        for number, chunk in enumerate(_staged(ctx), start=1):
             self._chunk(chunk)
+            if number % REFRESH_EVERY == 0:
+                # The table grows as the run creates entities: keep PostgreSQL's estimates
+                # current, or its key lookups turn into scans of the whole organization.
+                analyze(ctx.session, Person)
         self._protect_skipped()
         if ctx.full:
             analyze(ctx.session, Person, SyncKey)
