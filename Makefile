@@ -35,6 +35,11 @@ pytest: install
 
 test: lint typecheck pytest
 
+# The sync benchmark (docs/benchmarks.md): N = 10,000 and 100,000; BENCH_ARGS=--large adds
+# 1,000,000.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 # The API fuzzed against its OpenAPI document at length, in-process (schemathesis), on both
 # backends; the default test run makes 15 examples per operation and mode, this one 500.
 FUZZ_EXAMPLES ?= 500
