@@ -71,7 +71,9 @@ def shared_field(*, sent: Any, current: Any, current_source: Source | None) -> F
 def locked_field(*, sent: Any, current: Any) -> FieldOutcome:
     """R11 (last row) and R7: a locked field takes the SIS value, whatever it replaced."""
     sends = not is_blank(sent)
-    value = sent if sends else None
+    # A list sent empty (a class's grades, subjects, periods) clears to an empty list: those
+    # columns hold a list, never null (found by tests/fuzz/test_snapshot_fuzz.py).
+    value = sent if sends else ([] if isinstance(sent, (list, tuple)) else None)
     if same(sent, current):
         return FieldOutcome("nothing", current if sends else None, "sis" if sends else None, sends)
     return FieldOutcome("set" if sends else "clear", value, "sis" if sends else None, sends)

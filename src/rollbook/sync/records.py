@@ -30,15 +30,24 @@ class Issue:
     severity: Severity
 
     def as_dict(self) -> dict[str, str | int | None]:
-        """The report's form of the issue (interfaces.md, a run's `errors` and `warnings`)."""
+        """The report's form of the issue (interfaces.md, a run's `errors` and `warnings`),
+        as it is stored: a file, column or id taken from the snapshot (a header cell, an
+        archive's entry name) fits its column and holds no NUL, which PostgreSQL refuses."""
         return {
-            "file": self.file,
+            "file": _stored(self.file) or "?",
             "line": self.line,
-            "column": self.column,
+            "column": _stored(self.column),
             "code": self.code,
-            "message": self.message,
-            "sourced_id": self.sourced_id,
+            "message": self.message.replace("\x00", "\\x00"),
+            "sourced_id": _stored(self.sourced_id),
         }
+
+
+def _stored(text: str | None, limit: int = 255) -> str | None:
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SnapshotRejected(Exception):

@@ -62,6 +62,10 @@ class RowChecker:
             return self._broken(cells)
         sourced_id = cells[self._sid].strip()
         self.sourced_id = sourced_id or None
+        if sourced_id and unstorable(sourced_id):
+            self.sourced_id = None  # no entity can have it: the issue names none
+            self.error("bad_value", "sourcedId", unstorable_reason(sourced_id))
+            return False
         if sourced_id in self._seen:
             message = f"{sourced_id!r} appears earlier in this file (only the first is read)"
             self.error("duplicate_sourced_id", "sourcedId", message)
@@ -83,7 +87,8 @@ class RowChecker:
         self.sourced_id = None
         if any(cell.strip() for cell in cells):
             # Named even on a broken row, so that its entity is not deactivated (R22).
-            self.sourced_id = cells[self._sid].strip() or None if len(cells) > self._sid else None
+            named = cells[self._sid].strip() if len(cells) > self._sid else ""
+            self.sourced_id = named if named and not unstorable(named) else None
             self.error(
                 "wrong_cell_count",
                 None,
@@ -181,7 +186,14 @@ class RowChecker:
         value = cells[self.index[column]].strip()
         if not value:
             self.error("missing_value", column, f"is blank; {what}")
+        else:
+            self.check_id(value, column)
         return value
+
+    def check_id(self, value: str, column: str) -> None:
+        """A SIS id (own or referenced) that the staging tables cannot hold skips the row."""
+        if unstorable(value):
+            self.error("bad_value", column, unstorable_reason(value))
 
     def value(self, value: str, column: str, value_type: ValueType) -> str | None:
         """A stripped cell checked by `domain.values.normalize` (None when blank or bad)."""
@@ -242,6 +254,21 @@ class RowChecker:
         if len(items) > MAX_LIST:
             self.error("bad_value", column, f"lists {len(items)} values; at most {MAX_LIST}")
         return items
+
+
+def unstorable(value: str) -> bool:
+    """An id no column can hold: past MAX_TEXT, or with a NUL (PostgreSQL's text refuses it).
+
+    Checked on every id cell, so it is two C-level tests (found by the snapshot fuzzing:
+    such a cell failed the whole run on PostgreSQL and was stored as it came on SQLite)."""
+    return len(value) > MAX_TEXT or "\x00" in value
+
+
+def unstorable_reason(value: str) -> str:
+    shown = repr(value if len(value) <= 60 else value[:57] + "...")
+    if "\x00" in value:
+        return f"{shown} holds a NUL character; a SIS id must be printable text"
+    return f"{shown} is longer than {MAX_TEXT} characters; a SIS id must be at most that"
 
 
 def explain(value: str, problem: ValueProblem) -> str:

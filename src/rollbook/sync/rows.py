@@ -19,7 +19,7 @@ from rollbook.sync.records import (
     UserRow,
     Version,
 )
-from rollbook.sync.rowcheck import RowChecker, explain
+from rollbook.sync.rowcheck import RowChecker, explain, unstorable
 from rollbook.sync.vocab import (
     KNOWN_ROLES,
     ORG_TYPES,
@@ -30,6 +30,10 @@ from rollbook.sync.vocab import (
 )
 
 Records = Iterable[tuple[int, list[str]]]
+# `ext:` values are valid and never mapped (vocab.is_extension): only "not a known one"
+# matters, so a long one is kept to the size of its staging column (stage_orgs.type,
+# stage_roles.role, stage_roles.role_type) instead of failing the run on PostgreSQL.
+EXTENSION_TYPE, EXTENSION_ROLE, EXTENSION_ROLE_TYPE = 32, 40, 16
 _SETTING_CACHE_LIMIT = 4096
 
 
@@ -65,7 +69,7 @@ def _org_type(check: RowChecker, cells: list[str]) -> str:
     if known is not None:
         return known
     if is_extension(raw):
-        return raw
+        return raw[:EXTENSION_TYPE]
     allowed = ", ".join(ORG_TYPES.values())
     check.error("bad_enum", "type", f"{raw!r} is not a OneRoster org type ({allowed})")
     return ""
@@ -172,7 +176,7 @@ def _role(check: RowChecker, raw: str, column: str) -> str | None:
     )
     if warning is not None:
         check.add_once(warning)
-    return raw
+    return raw[:EXTENSION_ROLE]
 
 
 def _split(raw: str) -> tuple[str, ...]:
@@ -240,7 +244,7 @@ def _role_type(check: RowChecker, raw: str) -> str | None:
     known = ROLE_TYPES.get(raw.casefold())
     if known is None and not is_extension(raw):
         check.error("bad_enum", "roleType", f"{raw!r} is not primary or secondary")
-    return known or raw
+    return known or raw[:EXTENSION_ROLE_TYPE]
 
 
 def classes(
@@ -287,10 +291,12 @@ def enrollments(
             continue
         klass = cells[i_class].strip()
         user = cells[i_user].strip()
-        if not klass or not user:
+        if not klass or not user or unstorable(klass) or unstorable(user):
             check.reference(cells, "classSourcedId", "an enrollment is in a class")
             check.reference(cells, "userSourcedId", "an enrollment is of a user")
         school = cells[i_school].strip() or None
+        if school is not None:
+            check.check_id(school, "schoolSourcedId")
         role = cells[i_role].strip()
         if role not in valid_roles:
             if not role:

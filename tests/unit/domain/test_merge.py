@@ -59,6 +59,7 @@ def test_r16_setting_changed_by_hand_goes_back_to_the_sis_value() -> None:
         ("Tim", "Timothy", "set", "Tim"),  # R7: Timothy entered by hand, Tim in the SIS
         ("Tim", "Tim", "nothing", "Tim"),
         ("", "MATH-1", "clear", None),
+        ([], ["03"], "clear", []),  # a class's grades sent blank: an empty list, never null
         (["09", "10"], ["10", "09"], "nothing", ["10", "09"]),
     ],
 )
