@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import IntegrityError
 
 from rollbook.cli import app, command_line_actor, err, fail, open_database, out
 from rollbook.config import Settings
@@ -18,7 +19,7 @@ from rollbook.services import orgs, syncs
 from rollbook.store.db import Database
 from rollbook.store.sync_tables import SyncRun
 from rollbook.sync.context import ENTITY_COUNTS
-from rollbook.sync.engine import Engine, recover
+from rollbook.sync.engine import Engine, RunBusy, claim, recover
 
 EXIT = {"applied": 0, "previewed": 0, "needs_approval": 3, "rejected": 2, "failed": 1}
 SHOWN = 20
@@ -104,6 +105,14 @@ def sync_command(
                 dry_run=dry_run,
             )
             run_id = run.id
+            # R18: the run and its lock in one transaction, so that a process killed before
+            # the run starts leaves a dead holder's lock (recovered by the next run), never a
+            # run queued forever. A live holder: execute() makes that the run's outcome.
+            try:
+                with session.begin_nested():
+                    claim(session, org_id=found.id, run_id=run_id)
+            except (RunBusy, IntegrityError):
+                pass
     except RollbookError as error:
         fail(error.message)
     recover(db)

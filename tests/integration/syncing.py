@@ -4,6 +4,7 @@ reading back what a run reported and what the roster holds."""
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,9 +311,7 @@ def canonical(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
                 if "school_id" in values:
                     values["school_id"] = schools.get(values["school_id"])
                 values["sis_hash"] = values["sis_hash"] is not None
-                rows.append(
-                    tuple(sorted((k, repr(v)) for k, v in values.items() if k not in skip))
-                )
+                rows.append(tuple(sorted((k, repr(v)) for k, v in values.items() if k not in skip)))
             out[table.name] = sorted(rows)
         out["person_schools"] = sorted(
             (people[r.person_id], schools[r.school_id])
@@ -328,8 +327,14 @@ def canonical(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
         )
         out["product_settings"] = sorted(
             (people[s.person_id], s.product, s.setting, repr(s.value), s.source, s.sis_sends)
-            for s in session.scalars(
-                select(ProductSetting).where(ProductSetting.org_id == org_id)
-            )
+            for s in session.scalars(select(ProductSetting).where(ProductSetting.org_id == org_id))
         )
     return out
+
+
+def rollbook_command() -> list[str]:
+    """The installed `rollbook` console script (or the same entry point through Python)."""
+    script = Path(sys.executable).with_name("rollbook")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from rollbook.cli import main; main()"]
