@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: run test install lint typecheck pytest bench fuzz screenshots clean
+.PHONY: run test install lint typecheck pytest bench fuzz fuzz-snapshots crash load screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,23 @@ bench: install
 FUZZ_EXAMPLES ?= 500
 fuzz: install
 	ROLLBOOK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider tests/integration/test_schemathesis.py $(PYTEST_ARGS)
+
+# Generated malformed OneRoster snapshots (hypothesis, tests/fuzz): the default test run reads
+# 500 and syncs 200 (SQLite) and 100 (PostgreSQL); this one reads 10,000 and syncs 4,000 and 2,000.
+SNAPSHOT_EXAMPLES ?= 10000
+fuzz-snapshots: install
+	ROLLBOOK_SNAPSHOT_FUZZ_EXAMPLES=$(SNAPSHOT_EXAMPLES) $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider -rP tests/fuzz $(PYTEST_ARGS)
+
+# kill -9 of `rollbook sync` at random moments, 20 times per backend (the default run: 4).
+CRASH_KILLS ?= 20
+crash: install
+	ROLLBOOK_CRASH_KILLS=$(CRASH_KILLS) $(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider -rP tests/integration/test_crash_safety.py $(PYTEST_ARGS)
+
+# 64 clients, 60 s of reads and writes against `rollbook serve` while syncs run (bench/load.py),
+# on SQLite and on PostgreSQL; LOAD_ARGS="--students 2000 --seconds 20" for a shorter run.
+LOAD_BACKENDS ?= sqlite postgresql
+load: install
+	for backend in $(LOAD_BACKENDS); do $(BIN)/python -m bench.load --backend $$backend $(LOAD_ARGS) || exit 1; done
 
 # Refresh docs/screenshots/ (Debian's chromium at /usr/bin/chromium: apt-get install -y chromium).
 screenshots: install

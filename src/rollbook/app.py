@@ -14,7 +14,7 @@ from rollbook.api import auth, classes, deps, errors, orgs, people, products, se
 from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services.auth import SignInLimiter
-from rollbook.store.db import Database
+from rollbook.store.db import Database, is_sqlite
 from rollbook.sync.engine import Engine
 from rollbook.sync.worker import SyncWorker
 
@@ -51,6 +51,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.db = db or Database.connect(config.database_url, pool_size=config.pool_size)
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
+    app.state.write_gate = deps.WriteGate() if is_sqlite(app.state.db.engine) else None
     engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
     app.state.sync_worker = SyncWorker(engine, Path(config.upload_dir))
     errors.install(app, security_headers=SECURITY_HEADERS)

@@ -47,11 +47,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_database() -> Database:
+def open_database(pool_size: int = 2) -> Database:
     """The configured database, with its schema brought up to date (every command does this)."""
     settings = Settings()
     try:
-        db = Database.connect(settings.database_url, pool_size=2)
+        db = Database.connect(settings.database_url, pool_size=pool_size)
         db.migrate()
     except Exception as error:
         fail(f"cannot open the database {settings.database_url!r}: {error}")
@@ -108,8 +108,10 @@ def serve(
 
     from rollbook.app import create_app
 
-    db = open_database()
     settings = Settings()
+    # The server's pool is the configured one (ROLLBOOK_POOL_SIZE), not the two connections
+    # of a command: with 64 clients those ran dry and requests failed (bench/load.py).
+    db = open_database(pool_size=settings.pool_size)
     out.print(
         f"rollbook on http://{host}:{port}/  (API: /api/v1, database: {settings.database_url})"
     )

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from rollbook.config import Settings
 from rollbook.domain.catalogue import Catalogue
-from rollbook.domain.errors import Problem, Unauthenticated, ValidationFailed
+from rollbook.domain.errors import Busy, Problem, Unauthenticated, ValidationFailed
 from rollbook.domain.permissions import Action, Actor, require
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
-from rollbook.store.db import Database
+from rollbook.store.db import WRITE_WAIT_SECONDS, Database
 from rollbook.store.models import Org
 
 
@@ -61,7 +63,44 @@ def read_session(request: Request) -> Iterator[Session]:
     yield from _session(request, write=False)
 
 
-def write_session(request: Request) -> Iterator[Session]:
+class WriteGate:
+    """SQLite has one writer. Requests that write wait for their turn here, in order and
+    without holding a thread or a pooled connection, so that while a sync's transaction holds
+    the writer the requests that read keep their connections and their speed; past `wait`
+    seconds a request gives up with 503 busy (nothing written). Without it every waiting
+    writer held a connection, and with 64 clients the pool ran dry: reads failed with 500
+    after 30 s (bench/load.py)."""
+
+    def __init__(self, wait: float = WRITE_WAIT_SECONDS) -> None:
+        self.wait = wait
+        self._lock = anyio.Lock()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        try:
+            with anyio.fail_after(self.wait):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+async def write_turn(request: Request) -> AsyncIterator[None]:
+    """A writing request's turn (SQLite: see WriteGate; PostgreSQL writes concurrently)."""
+    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
+    if gate is None:
+        yield
+        return
+    async with gate.turn():
+        yield
+
+
+def write_session(
+    request: Request, _turn: Annotated[None, Depends(write_turn)]
+) -> Iterator[Session]:
     # Writing requests take SQLite's write lock at their first statement (see store/db.py).
     yield from _session(request, write=True)
 

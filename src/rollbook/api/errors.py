@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from rollbook.domain import errors
 from rollbook.services.auth import TooManyAttempts
 from rollbook.services.syncs import RunNotWaiting
+from rollbook.store.db import is_busy
 from rollbook.sync.engine import RunBusy
 
 log = logging.getLogger("rollbook")
@@ -28,6 +29,7 @@ STATUS: dict[type[errors.RollbookError], int] = {
     errors.EntitySynced: 409,
     errors.UsernameTaken: 409,
     errors.VersionConflict: 412,
+    errors.Busy: 503,
     errors.SyncRejected: 422,
     TooManyAttempts: 429,
     RunNotWaiting: 409,
@@ -56,6 +58,8 @@ def error_body(
 def error_response(error: errors.RollbookError) -> JSONResponse:
     status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, errors.Busy):
+        headers = {"Retry-After": str(error.retry_after)}
     body = error_body(error.code, error.message, field=error.field, details=error.details)
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -128,6 +132,13 @@ def install(app: FastAPI, *, security_headers: Mapping[str, str] | None = None) 
 
     @app.exception_handler(Exception)
     def on_crash(request: Request, error: Exception) -> JSONResponse:
+        if is_busy(error):
+            # The database said "not now" (SQLite's writer taken past the busy timeout, no
+            # pooled connection in time): nothing was written; 503 busy, not a crash.
+            log.warning("busy on %s %s: %s", request.method, request.url.path, error)
+            response = error_response(errors.Busy())
+            response.headers.update(security_headers or {})
+            return response
         # Not `log.exception`: this handler runs after the `except` block, where no exception
         # is current any more, and the traceback would be lost ("NoneType: None").
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)

@@ -113,6 +113,21 @@ class VersionConflict(RollbookError):
         self.current = current
 
 
+class Busy(RollbookError):
+    """The roster is being written by something long (a sync's transaction holds SQLite's one
+    writer, or rows a request must lock): the request gave up waiting. Nothing was changed;
+    the client may try again after `retry_after` seconds (503, Retry-After)."""
+
+    code = "busy"
+    retry_after = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the roster is busy (a sync is being applied): nothing was changed; "
+            f"try again in {self.retry_after} seconds"
+        )
+
+
 @dataclass
 class RejectionReason:
     """Why an upload is not a readable snapshot."""

@@ -11,9 +11,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a request may wait for its turn to write before it answers 503 busy (api/deps.py).
+WRITE_WAIT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})  # lock timeout, deadlock, serialization
 
 
 def normalize_url(raw: str) -> URL:
@@ -26,6 +31,20 @@ def normalize_url(raw: str) -> URL:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error only says "not now": SQLite's write lock still taken after
+    the busy timeout, no pooled connection free in time, or a PostgreSQL lock that timed out
+    or deadlocked. Nothing was written; the same request may succeed a moment later."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "locked" in str(orig)
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -25,9 +25,10 @@ from starlette.exceptions import HTTPException
 
 from rollbook import __version__
 from rollbook.api.errors import status_of
-from rollbook.domain.errors import RollbookError
+from rollbook.domain.errors import Busy, RollbookError
 from rollbook.domain.fields import LOCK_HINT, SIS_SENDS_WARNING
 from rollbook.domain.permissions import Action, allows
+from rollbook.store.db import is_busy
 from rollbook.web.session import CSRF_FIELD, CsrfRefused, SignInRequired, TooLarge, WebCtx
 
 log = logging.getLogger("rollbook.web")
@@ -166,6 +167,8 @@ TITLES = {
 
 
 def _on_rule(request: Request, error: RollbookError) -> Response:
+    if isinstance(error, Busy):
+        return _on_busy(request)
     status = status_of(error)
     if status == 401:
         return see_other("/login")
@@ -174,6 +177,13 @@ def _on_rule(request: Request, error: RollbookError) -> Response:
         message = f"{error.message[:1].upper()}{error.message[1:]}: it may have been removed, "
         message += "or it belongs to a school or organization you do not see."
     return error_page(request, status, TITLES.get(status, "Something is wrong"), message)
+
+
+def _on_busy(request: Request) -> Response:
+    busy = Busy()
+    page = error_page(request, 503, "Busy", busy.message[:1].upper() + busy.message[1:] + ".")
+    page.headers["Retry-After"] = str(busy.retry_after)
+    return page
 
 
 class PageRoute(APIRoute):
@@ -214,7 +224,9 @@ class PageRoute(APIRoute):
                 return error_page(
                     request, error.status_code, "Not found", "There is no page at this address."
                 )
-            except Exception:
+            except Exception as error:
+                if is_busy(error):  # the database said "not now": nothing was written
+                    return _on_busy(request)
                 log.exception("unexpected error on %s %s", request.method, request.url.path)
                 return error_page(
                     request,

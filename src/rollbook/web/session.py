@@ -21,6 +21,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from rollbook.api.deps import write_turn
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -190,7 +191,10 @@ async def form_data(request: Request) -> FormData:
 
 
 def form_ctx(
-    request: Request, org: str, form: Annotated[FormData, Depends(form_data)]
+    request: Request,
+    org: str,
+    form: Annotated[FormData, Depends(form_data)],
+    _turn: Annotated[None, Depends(write_turn)],
 ) -> Iterator[WebCtx]:
     """A posted form: signed in, then the session's CSRF token, before anything else."""
     with _opened(request, org, write=True) as ctx:
