@@ -321,6 +321,44 @@ def test_list_filters_q_matches_prefix_of_last_first_and_username(roster: Roster
     assert found("%") == []
 
 
+def test_search_pages_merge_last_first_and_username_matches_in_name_order(
+    roster: Roster,
+) -> None:
+    """Each key is searched on its own index and the pages merged: page after page, the
+    matches of all three keys come once each, in last-name order, inactive ones with
+    status=all; names of other scripts and characters LIKE treats specially included."""
+    school = roster.school()
+    admin = roster.district_admin()
+    people = [
+        ("al.one", "Zed", "Young"),  # username
+        ("x1", "Alma", "Brown"),  # first name
+        ("x2", "Bo", "Alvarez"),  # last name
+        ("x3", "Al", "Alder"),  # all three
+        ("x4", "Al_x", "Carter"),  # "_" is no wildcard
+        ("x5", "Ålma", "Diaz"),  # not "al"
+        ("x6", "Bea", "Ng"),
+        *((f"al.{n}", f"Alf{n}", f"Moss{n:02d}") for n in range(9)),
+    ]
+    ids = {}
+    for username, first, last in people:
+        body = new_student(admin.api, school, username=username, first_name=first, last_name=last)
+        ids[username] = body["id"]
+    admin.api.ok("DELETE", f"students/{ids['al.3']}", 204)
+
+    def searched(q: str, **params: str) -> list[str]:
+        return usernames(walk(admin.api, "students", q=q, limit="3", **params))
+
+    moss = [f"al.{n}" for n in range(9)]
+    active = [m for m in moss if m != "al.3"]
+    assert searched("al", status="all") == ["x3", "x2", "x1", "x4", *moss, "al.one"]
+    assert searched("AL") == ["x3", "x2", "x1", "x4", *active, "al.one"]
+    assert searched("al", status="inactive") == ["al.3"]
+    assert searched("al_") == ["x4"]
+    assert searched("ålm") == ["x5"]
+    assert searched("moss0") == active
+    assert searched("zz") == []
+
+
 def test_list_filters_school_origin_and_status(roster: Roster) -> None:
     one, two = roster.school(), roster.school(external_id="EXT-2")
     admin = roster.district_admin()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.store.models import Class, ClassProduct, Membership, Person
 from rollbook.store.paging import Page, page_of
-from rollbook.store.people import like_prefix
+from rollbook.store.people import prefix_of
 
 
 def class_(session: Session, *, org_id: int, class_id: int) -> Class | None:
@@ -42,8 +42,8 @@ def list_classes(
 ) -> Page[Class]:
     """One page of classes ordered by name, id; keyset-paginated."""
     query: Select[Class] = select(Class).where(Class.org_id == org_id)
-    if status != "all":
-        query = query.where(Class.status == status)
+    # Both statuses named for "all", so that the index on (org, status, name) still serves.
+    query = query.where(Class.status.in_(("active", "inactive") if status == "all" else (status,)))
     if origin is not None:
         query = query.where(Class.origin == origin)
     if kind is not None:
@@ -52,8 +52,9 @@ def list_classes(
         query = query.where(Class.school_id.in_(within))
     if school_id is not None:
         query = query.where(Class.school_id == school_id)
-    if q:
-        query = query.where(Class.name_key.like(like_prefix(q.strip().casefold()), escape="\\"))
+    prefix = q.strip().casefold() if q else ""
+    if prefix:
+        query = query.where(*prefix_of(Class.name_key, prefix))
     return _page(session, query, limit, after)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,6 +41,13 @@ NAMING_CONVENTION = {
 }
 
 Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+def Key(length: int) -> TypeEngine[str]:  # noqa: N802 - a column type, named like one
+    """A search and ordering key (lower-cased names, usernames): compared byte by byte on
+    both backends (SQLite's BINARY; PostgreSQL's "C" collation, whatever the database's), so
+    that lists sort alike everywhere and a prefix is an index range (store/people.prefix_of)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -137,13 +145,16 @@ class Person(_Tracked, Base):
         Index("ix_people_org_external", "org_id", "external_id"),
         Index("ix_people_org_alt_external", "org_id", "alt_external_id"),
         Index("ix_people_list", "org_id", "kind", "status", "sort_key", "id"),
+        # Prefix search by first name or username, in name order (store/people.list_people).
+        Index("ix_people_first", "org_id", "kind", "status", "first_key", "sort_key", "id"),
+        Index("ix_people_username", "org_id", "kind", "status", "username_key", "sort_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     kind: Mapped[str] = mapped_column(String(8))
     username: Mapped[str] = mapped_column(String(255))
-    username_key: Mapped[str] = mapped_column(String(255))
+    username_key: Mapped[str] = mapped_column(Key(255))
     first_name: Mapped[str] = mapped_column(String(255))
     last_name: Mapped[str] = mapped_column(String(255))
     middle_name: Mapped[str | None] = mapped_column(String(255))
@@ -153,8 +164,8 @@ class Person(_Tracked, Base):
     role: Mapped[str | None] = mapped_column(String(16))
     admin_scope: Mapped[str | None] = mapped_column(String(8))
     # Lower-cased "last first" for ordering and prefix search.
-    sort_key: Mapped[str] = mapped_column(String(520))
-    first_key: Mapped[str] = mapped_column(String(255))
+    sort_key: Mapped[str] = mapped_column(Key(520))
+    first_key: Mapped[str] = mapped_column(Key(255))
 
 
 class PersonSchool(Base):
@@ -181,7 +192,7 @@ class Class(_Tracked, Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     kind: Mapped[str] = mapped_column(String(8), default="class")
     name: Mapped[str] = mapped_column(String(255))
-    name_key: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(Key(255))
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     grades: Mapped[list[str]] = mapped_column(JsonText, default=list)
     subjects: Mapped[list[str]] = mapped_column(JsonText, default=list)
