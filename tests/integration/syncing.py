@@ -6,12 +6,17 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from rollbook.app import create_app
+from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services import orgs
 from rollbook.services.syncs import change_view, count_changes, run_view
@@ -338,3 +343,19 @@ def rollbook_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from rollbook.cli import main; main()"]
+
+
+@contextmanager
+def client_with(
+    db: Database, backend: str, tmp_path: Path, **settings: Any
+) -> Iterator[TestClient]:
+    """The application on the test's database with some settings of its own (small upload or
+    unpack limits), and a sign-in limit no test reaches."""
+    config = Settings(
+        database_url=backend,
+        upload_dir=str(tmp_path / "uploads"),
+        sign_in_attempts_per_minute=1000,
+        **settings,
+    )
+    with TestClient(create_app(config, db=db), raise_server_exceptions=False) as client:
+        yield client

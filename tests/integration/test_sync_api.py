@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rollbook.app import create_app
-from rollbook.config import Settings
 from rollbook.store.db import Database
 from tests.factories import Api, Roster
 from tests.integration.helpers import error_of, history, walk
-from tests.integration.syncing import Sis, upload, wait_for
+from tests.integration.syncing import Sis, client_with, upload, wait_for
 from tests.oneroster import OneRoster, district
 
 
@@ -154,13 +152,7 @@ def test_r22_zip_with_a_climbing_entry_name_is_rejected(roster: Roster, tmp_path
 @pytest.fixture
 def small_upload_client(db: Database, backend: str, tmp_path: Path) -> Iterator[TestClient]:
     """An application that accepts uploads of at most 2 KB."""
-    settings = Settings(
-        database_url=backend,
-        max_upload_bytes=2048,
-        upload_dir=str(tmp_path / "uploads"),
-        sign_in_attempts_per_minute=1000,
-    )
-    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as client:
+    with client_with(db, backend, tmp_path, max_upload_bytes=2048) as client:
         yield client
 
 

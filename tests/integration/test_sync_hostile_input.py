@@ -19,12 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from rollbook.app import create_app
-from rollbook.config import Settings
 from rollbook.store.db import Database
 from rollbook.sync import engine as engine_module
 from tests.factories import Api, Roster
-from tests.integration.syncing import Sis, canonical, upload, wait_for
+from tests.integration.syncing import Sis, canonical, client_with, upload, wait_for
 from tests.oneroster import district
 
 # Found by tests/fuzz/test_snapshot_fuzz.py -------------------------------------------------
@@ -126,13 +124,7 @@ def test_a_database_error_is_not_shown_in_a_failed_run(
 @pytest.fixture
 def small_unpack_client(db: Database, backend: str, tmp_path: Path) -> Iterator[TestClient]:
     """An application whose archives may unpack to at most 20 KB."""
-    settings = Settings(
-        database_url=backend,
-        max_unpacked_bytes=20_000,
-        upload_dir=str(tmp_path / "uploads"),
-        sign_in_attempts_per_minute=1000,
-    )
-    with TestClient(create_app(settings, db=db), raise_server_exceptions=False) as client:
+    with client_with(db, backend, tmp_path, max_unpacked_bytes=20_000) as client:
         yield client
 
 
