@@ -1,10 +1,12 @@
 """Students and educators of a run: match (R6, R9, R10), adopt (R7), create (R8), update
 (R11, R12, R16, R17), deactivate and reactivate (R19).
 
-Staged users are read in chunks; each chunk's candidates come from one query on the three
-keys. An entity whose fingerprint and version say that neither the SIS nor a person touched
-it since the last run is recognised without comparing its fields (R17 still holds: a hand
-edit moves `version`). Everything else goes field by field through `sync/reconcile.py`.
+Staged users whose rows are those their person was last synced from, with no hand edit
+since, are settled first in one join (`sync/settle.py`). The rest are read in chunks; each
+chunk's candidates come from one query on the three keys. An entity whose fingerprint and
+version say that neither the SIS nor a person touched it since the last run is recognised
+without comparing its fields (R17 still holds: a hand edit moves `version`). Everything
+else goes field by field through `sync/reconcile.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, union, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import EntityKind, mask_of
@@ -24,8 +26,10 @@ from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
+from rollbook.sync.fingerprint import entity_print
 from rollbook.sync.incoming import Incoming, Role, Skip, Standing, person_from
 from rollbook.sync.reconcile import Reconciled, reconcile
+from rollbook.sync.settle import salt_of, settled_people
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
@@ -63,24 +67,40 @@ _COLUMNS = (
 
 
 def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
-    last = 0
-    while True:
+    """The staged users not settled yet, in file order (a sourcedId is never staged twice).
+
+    Their lines are listed once, right after settling: an anti-join then, against keys
+    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
+    planned as a scan of every key per row.
+    """
+    settled = exists().where(
+        SyncKey.run_id == ctx.run_id,
+        SyncKey.kind == "person",
+        SyncKey.sourced_id == StageUser.sourced_id,
+    )
+    lines = ctx.session.scalars(
+        select(StageUser.line)
+        .where(StageUser.run_id == ctx.run_id, ~settled)
+        .order_by(StageUser.line)
+    ).all()
+    for start in range(0, len(lines), CHUNK):
         rows = ctx.session.execute(
             select(table_of(StageUser))
-            .where(StageUser.run_id == ctx.run_id, StageUser.line > last)
+            .where(StageUser.run_id == ctx.run_id, StageUser.line.in_(lines[start : start + CHUNK]))
             .order_by(StageUser.line)
-            .limit(CHUNK)
         ).all()
-        if not rows:
-            return
-        last = rows[-1].line
         yield list(rows)
 
 
-def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
+def _roles(
+    ctx: RunContext, sourced_ids: list[str]
+) -> tuple[dict[str, list[Role]], dict[str, tuple[int, int]]]:
+    """The role rows of these users that count, and the sum and count of the fingerprints
+    of all their role rows (as sync/settle.py adds them up)."""
     found: dict[str, list[Role]] = defaultdict(list)
+    prints: dict[str, tuple[int, int]] = {}
     if ctx.version != "1.2":
-        return found
+        return found, prints
     rows = ctx.session.execute(
         select(
             StageRole.user_sourced_id,
@@ -88,17 +108,18 @@ def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
             StageRole.role_type,
             StageRole.org_sourced_id,
             StageRole.line,
+            StageRole.status,
+            StageRole.row_print,
         )
-        .where(
-            StageRole.run_id == ctx.run_id,
-            StageRole.user_sourced_id.in_(sourced_ids),
-            or_(StageRole.status.is_(None), StageRole.status != "tobedeleted"),
-        )
+        .where(StageRole.run_id == ctx.run_id, StageRole.user_sourced_id.in_(sourced_ids))
         .order_by(StageRole.line)
     )
-    for user, role, role_type, org_ref, line in rows:
-        found[user].append(Role(role, role_type, org_ref, line))
-    return found
+    for user, role, role_type, org_ref, line, status, row_print in rows:
+        total, count = prints.get(user, (0, 0))
+        prints[user] = (total + (row_print or 0), count + 1)
+        if status != "tobedeleted":
+            found[user].append(Role(role, role_type, org_ref, line))
+    return found, prints
 
 
 def _standings(ctx: RunContext, sourced_ids: list[str]) -> dict[str, Standing]:
@@ -179,6 +200,7 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
         _P.c.version,
         _P.c.synced_version,
         _P.c.sis_hash,
+        _P.c.sis_print,
         _P.c.username_key,
         _P.c.external_id,
         _P.c.alt_external_id,
@@ -197,9 +219,12 @@ class PeopleStep:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.salt = salt_of(ctx)
         self.twice = _claimed_twice(ctx)
         self.contested = _contested(ctx)
         self.keys = KeyWriter(ctx)
+        # The `sis_print` of each record of the chunk at hand, by SIS id.
+        self.prints: dict[str, str | None] = {}
         # Sourced ids with a row skipped for an error; one staged row may share it (R9).
         self.skipped = set(
             ctx.session.scalars(
@@ -213,6 +238,7 @@ class PeopleStep:
         ctx = self.ctx
         for kind in ("student", "educator"):
             ctx.active_before[kind] = self._active(kind)
+        self._settle()
         for number, chunk in enumerate(_staged(ctx), start=1):
             self._chunk(chunk)
             if number % REFRESH_EVERY == 0:
@@ -223,6 +249,27 @@ class PeopleStep:
         if ctx.full:
             analyze(ctx.session, Person, SyncKey)
             self._deactivate_absent()
+
+    def _settle(self) -> None:
+        """The unchanged people, recognised in one join (sync/settle.py)."""
+        settled: dict[str, int] = defaultdict(int)
+        for sourced_id, name_key, identifier, person_id, kind in settled_people(
+            self.ctx, self.salt
+        ):
+            if (
+                person_id in self.contested
+                or sourced_id in self.skipped
+                or name_key in self.twice["username"]
+                or (identifier and identifier in self.twice["alt_external_id"])
+            ):
+                continue  # R9: the full path reports it
+            self.keys.add("person", sourced_id, person_id, "applied")
+            settled[kind] += 1
+        self.keys.flush()
+        # The next reads skip the keys just written: PostgreSQL must know there are many.
+        analyze(self.ctx.session, SyncKey)
+        for kind, n in settled.items():
+            self.ctx.bump(kind, "unchanged", n)
 
     def _active(self, kind: str) -> int:
         return int(
@@ -239,9 +286,16 @@ class PeopleStep:
 
     def _chunk(self, chunk: list[Row[Any]]) -> None:
         ctx = self.ctx
-        roles = _roles(ctx, [r.sourced_id for r in chunk])
+        roles, role_prints = _roles(ctx, [r.sourced_id for r in chunk])
         stored = _standings(ctx, [r.sourced_id for r in chunk if r.sourced_id not in roles])
         records: list[Incoming] = []
+        one_one = ctx.version == "1.1"
+        self.prints = {
+            r.sourced_id: entity_print(
+                self.salt, r.row_hash, None if one_one else role_prints.get(r.sourced_id, (0, 0))
+            )
+            for r in chunk
+        }
         for row in chunk:
             made = person_from(
                 row._mapping,
@@ -326,7 +380,7 @@ class PeopleStep:
             return
         ctx = self.ctx
         now = utcnow()
-        rows = [_person_row(ctx, r, now) for r in records]
+        rows = [_person_row(ctx, r, now, self.prints[r.sourced_id]) for r in records]
         ids = ids_of_new(ctx.session, _P, rows)
         schools, settings = [], []
         for record, person_id in zip(records, ids, strict=True):
@@ -362,6 +416,7 @@ class PeopleStep:
         ctx = self.ctx
         todo: list[tuple[Incoming, Row[Any]]] = []
         digests = {}
+        reprinted: list[dict[str, Any]] = []
         edited = _settings_edited_by_hand(ctx, [row.id for _, row in matched])
         for record, row in matched:
             digest = record.digest()
@@ -376,10 +431,15 @@ class PeopleStep:
             if leave or (row.origin == "sis" and untouched and not record.tobedeleted):
                 # R5: a delete of the SIS never reaches a manual entity.
                 ctx.bump(record.kind, "unchanged")
+                printed = self.prints[record.sourced_id]
+                if not leave and row.sis_print != printed:
+                    reprinted.append({"i": row.id, "v": row.version, "p": printed})
             else:
                 todo.append((record, row))
+        if reprinted:
+            _reprint(ctx, reprinted)
         if todo:
-            _Updater(ctx, todo, digests).run()
+            _Updater(ctx, todo, digests, self.prints).run()
 
     def _protect_skipped(self) -> None:
         """R22: the entity of a record skipped for an input error is not deactivated, whether
@@ -397,6 +457,18 @@ class PeopleStep:
     def _deactivate_absent(self) -> None:
         """R19: a `sis` person absent from a full snapshot is deactivated, never deleted."""
         deactivate_absent(self.ctx, _P, key_kind="person", kind=_P.c.kind)
+
+
+def _reprint(ctx: RunContext, rows: list[dict[str, Any]]) -> None:
+    """Store the fingerprint of the rows an unchanged person was recognised from (a new salt,
+    or a person synced before fingerprints were kept), so that the next run settles it in
+    SQL. A hand edit since the read moves `version`: then nothing is stored."""
+    ctx.session.execute(
+        update(_P)
+        .where(_P.c.id == bindparam("i"), _P.c.version == bindparam("v"))
+        .values(sis_print=bindparam("p")),
+        rows,
+    )
 
 
 def _settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:
@@ -423,7 +495,7 @@ def _derived(values: dict[str, Any]) -> dict[str, str]:
     )
 
 
-def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
+def _person_row(ctx: RunContext, record: Incoming, now: Any, printed: str | None) -> dict[str, Any]:
     values = {c: record.values.get(c) for c in _COLUMNS}
     sent = [k for k, v in record.values.items() if v not in (None, "", [])]
     return {
@@ -436,6 +508,7 @@ def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
         "version": 1,
         "synced_version": 1,
         "sis_hash": record.digest(),
+        "sis_print": printed,
         "manual_mask": 0,
         "sis_mask": mask_of(record.kind, sent),
         "created_at": now,
@@ -447,11 +520,16 @@ class _Updater:
     """Matched people whose fields must be compared: load, reconcile, write, record."""
 
     def __init__(
-        self, ctx: RunContext, todo: list[tuple[Incoming, Row[Any]]], digests: dict[int, str]
+        self,
+        ctx: RunContext,
+        todo: list[tuple[Incoming, Row[Any]]],
+        digests: dict[int, str],
+        prints: dict[str, str | None],
     ) -> None:
         self.ctx = ctx
         self.todo = todo
         self.digests = digests
+        self.prints = prints
 
     def run(self) -> None:
         ctx = self.ctx
@@ -498,6 +576,7 @@ class _Updater:
             "manual_mask": done.manual_mask,
             "sis_mask": done.sis_mask,
             "sis_hash": None if record.tobedeleted else self.digests[person.id],
+            "sis_print": None if record.tobedeleted else self.prints[record.sourced_id],
             "version": person.version + 1,
             "synced_version": person.version + 1,
             "updated_at": utcnow(),

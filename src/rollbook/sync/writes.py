@@ -208,6 +208,7 @@ def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any
                 version=table.c.version + 1,
                 synced_version=table.c.version + 1,
                 sis_hash=None,
+                sis_print=None,
                 updated_at=utcnow(),
             )
         )
