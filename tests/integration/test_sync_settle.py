@@ -209,3 +209,29 @@ def test_r18_r21_settling_gives_the_full_path_report_dry_run_and_apply(
     assert {c["sourced_id"] for c in fast_applied.conflicts} == {"u1", "u21"}
     assert fast_applied.count("students", "deactivated") == 1
     assert canonical(roster.db, roster.org.id) == canonical(other_roster.db, other_roster.org.id)
+
+
+def test_r19_r22_a_delta_settles_its_unchanged_users_but_never_one_without_role_rows(
+    sis: Sis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1.2 delta may send a user without its roles.csv rows: it stands on its stored roles,
+    through the full path; a later full snapshot without them is an error, not a settled
+    record (R22: skipped, not absent)."""
+    snap = district(students=3, teachers=1, classes=1)
+    sis.run(snap)
+    spy = Spy(monkeypatch)
+    delta = OneRoster(mode="delta")
+    delta.student("u1", "student1", given="Stu1", family="Dent1")  # as sent before
+    delta.student("u2", "student2", given="Stu2", family="Dent2")
+    delta.student("u3", "student3", given="Renamed", family="Dent3")
+    delta.rows["roles"] = [r for r in delta.rows["roles"] if r["userSourcedId"] != "u2"]
+    report = sis.run(delta)
+    assert spy.people[-1] == {"u1"}
+    assert report.entity_counts("students") == {"unchanged": 2, "updated": 1}
+    full = snap.copy()
+    full.rows["roles"] = [r for r in full.rows["roles"] if r["userSourcedId"] != "u2"]
+    full.student("u20", "newcomer")
+    again = sis.run(full)
+    assert "u2" not in spy.people[-1]
+    assert again.codes() == ["no_role"]
+    assert sis.person("u2").status == "active"
