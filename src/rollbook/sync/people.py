@@ -6,7 +6,7 @@ since, are settled first in one join (`sync/settle.py`). The rest are read in ch
 chunk's candidates come from one query on the three keys. An entity whose fingerprint and
 version say that neither the SIS nor a person touched it since the last run is recognised
 without comparing its fields (R17 still holds: a hand edit moves `version`). Everything
-else goes field by field through `sync/reconcile.py`.
+else goes field by field through `sync/reconcile.py` (`sync/people_updates.py`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, union, update
+from sqlalchemy import exists, func, select, union
 from sqlalchemy.engine import Row
 
-from rollbook.domain.fields import EntityKind, mask_of
+from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
-from rollbook.domain.values import person_keys, username_key
+from rollbook.domain.values import username_key
 from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
@@ -28,10 +28,15 @@ from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
 from rollbook.sync.fingerprint import entity_print
 from rollbook.sync.incoming import Incoming, Role, Skip, Standing, person_from
-from rollbook.sync.reconcile import Reconciled, reconcile
+from rollbook.sync.people_updates import (
+    COLUMNS,
+    PersonUpdater,
+    derived,
+    reprint,
+    settings_edited_by_hand,
+)
 from rollbook.sync.settle import salt_of, settled_people
 from rollbook.sync.writes import (
-    ConcurrentEdit,
     KeyWriter,
     analyze,
     deactivate_absent,
@@ -50,20 +55,6 @@ PERSON_KEYS: dict[Key, str] = {
     "alt_external_id": "alt_external_id",
 }
 _P = table_of(Person)
-_COLUMNS = (
-    "status",
-    "username",
-    "external_id",
-    "alt_external_id",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "preferred_first_name",
-    "grade",
-    "email",
-    "role",
-    "admin_scope",
-)
 
 
 def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
@@ -417,7 +408,7 @@ class PeopleStep:
         todo: list[tuple[Incoming, Row[Any]]] = []
         digests = {}
         reprinted: list[dict[str, Any]] = []
-        edited = _settings_edited_by_hand(ctx, [row.id for _, row in matched])
+        edited = settings_edited_by_hand(ctx, [row.id for _, row in matched])
         for record, row in matched:
             digest = record.digest()
             digests[row.id] = digest
@@ -437,9 +428,9 @@ class PeopleStep:
             else:
                 todo.append((record, row))
         if reprinted:
-            _reprint(ctx, reprinted)
+            reprint(ctx, reprinted)
         if todo:
-            _Updater(ctx, todo, digests, self.prints).run()
+            PersonUpdater(ctx, todo, digests, self.prints).run()
 
     def _protect_skipped(self) -> None:
         """R22: the entity of a record skipped for an input error is not deactivated, whether
@@ -459,48 +450,12 @@ class PeopleStep:
         deactivate_absent(self.ctx, _P, key_kind="person", kind=_P.c.kind)
 
 
-def _reprint(ctx: RunContext, rows: list[dict[str, Any]]) -> None:
-    """Store the fingerprint of the rows an unchanged person was recognised from (a new salt,
-    or a person synced before fingerprints were kept), so that the next run settles it in
-    SQL. A hand edit since the read moves `version`: then nothing is stored."""
-    ctx.session.execute(
-        update(_P)
-        .where(_P.c.id == bindparam("i"), _P.c.version == bindparam("v"))
-        .values(sis_print=bindparam("p")),
-        rows,
-    )
-
-
-def _settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:
-    """R17: people with a hand edit of a setting the SIS sends. Such an edit does not move the
-    person's `version`, so the unchanged-record shortcut must not skip them."""
-    if not ids:
-        return set()
-    return set(
-        ctx.session.scalars(
-            select(ProductSetting.person_id)
-            .where(
-                ProductSetting.person_id.in_(ids),
-                ProductSetting.source == "manual",
-                ProductSetting.sis_sends.is_(True),
-            )
-            .distinct()
-        )
-    )
-
-
-def _derived(values: dict[str, Any]) -> dict[str, str]:
-    return person_keys(
-        username=values["username"], first_name=values["first_name"], last_name=values["last_name"]
-    )
-
-
 def _person_row(ctx: RunContext, record: Incoming, now: Any, printed: str | None) -> dict[str, Any]:
-    values = {c: record.values.get(c) for c in _COLUMNS}
+    values = {c: record.values.get(c) for c in COLUMNS}
     sent = [k for k, v in record.values.items() if v not in (None, "", [])]
     return {
         **values,
-        **_derived(record.values),
+        **derived(record.values),
         "org_id": ctx.org.id,
         "kind": record.kind,
         "origin": "sis",
@@ -514,178 +469,3 @@ def _person_row(ctx: RunContext, record: Incoming, now: Any, printed: str | None
         "created_at": now,
         "updated_at": now,
     }
-
-
-class _Updater:
-    """Matched people whose fields must be compared: load, reconcile, write, record."""
-
-    def __init__(
-        self,
-        ctx: RunContext,
-        todo: list[tuple[Incoming, Row[Any]]],
-        digests: dict[int, str],
-        prints: dict[str, str | None],
-    ) -> None:
-        self.ctx = ctx
-        self.todo = todo
-        self.digests = digests
-        self.prints = prints
-
-    def run(self) -> None:
-        ctx = self.ctx
-        ids = [row.id for _, row in self.todo]
-        # Locked until the run commits (PostgreSQL; SQLite's run holds the write lock): a hand
-        # edit landing between this read and the write would make the run start over, and
-        # eight busy editors could make it fail (tests/integration/test_concurrency.py).
-        locked = select(_P).where(_P.c.id.in_(ids)).with_for_update(key_share=True)
-        people = {p.id: p for p in ctx.session.execute(locked)}
-        schools: dict[int, list[int]] = defaultdict(list)
-        for person_id, school_id in ctx.session.execute(
-            select(PersonSchool.person_id, PersonSchool.school_id).where(
-                PersonSchool.person_id.in_(ids)
-            )
-        ):
-            schools[person_id].append(school_id)
-        settings: dict[int, dict[tuple[str, str], tuple[Any, str, bool]]] = defaultdict(dict)
-        for s in ctx.session.execute(
-            select(table_of(ProductSetting)).where(ProductSetting.person_id.in_(ids))
-        ):
-            settings[s.person_id][(s.product, s.setting)] = (s.value, s.source, s.sis_sends)
-        for record, row in self.todo:
-            person = people[row.id]
-            current = {c: getattr(person, c) for c in _COLUMNS}
-            current["school_ids"] = sorted(schools.get(row.id, []))
-            done = reconcile(
-                record.kind,
-                current=current,
-                manual_mask=person.manual_mask,
-                incoming=record,
-                settings=settings.get(row.id, {}) if record.kind == "student" else None,
-            )
-            self._write(record, person, current, done)
-
-    def _write(
-        self, record: Incoming, person: Any, current: dict[str, Any], done: Reconciled
-    ) -> None:
-        ctx = self.ctx
-        kind: EntityKind = record.kind
-        adopted = person.origin == "manual"
-        values = {**current, **done.writes}
-        changes = {
-            "origin": "sis",
-            "manual_mask": done.manual_mask,
-            "sis_mask": done.sis_mask,
-            "sis_hash": None if record.tobedeleted else self.digests[person.id],
-            "sis_print": None if record.tobedeleted else self.prints[record.sourced_id],
-            "version": person.version + 1,
-            "synced_version": person.version + 1,
-            "updated_at": utcnow(),
-            **{c: values[c] for c in _COLUMNS},
-            **_derived(values),
-        }
-        result = ctx.session.execute(
-            update(_P)
-            .where(and_(_P.c.id == person.id, _P.c.version == person.version))
-            .values(**changes)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrentEdit(f"{kind} {person.id} changed during the run")
-        if "school_ids" in done.writes:
-            ctx.session.execute(
-                table_of(PersonSchool).delete().where(PersonSchool.person_id == person.id)
-            )
-            rows = [
-                {"person_id": person.id, "school_id": s, "org_id": ctx.org.id}
-                for s in values["school_ids"]
-            ]
-            if rows:
-                ctx.session.execute(insert(PersonSchool), rows)
-        _write_settings(ctx, person.id, done)
-        self._record(record, person, done, adopted)
-
-    def _record(self, record: Incoming, person: Any, done: Reconciled, adopted: bool) -> None:
-        ctx = self.ctx
-        kind = record.kind
-        ref = record.sourced_id
-        status_change = next((c for c in done.changes if c.field == "status"), None)
-        if adopted:
-            ctx.bump(kind, "adopted")
-            ctx.log.add(
-                kind, person.id, "adopted", ref=ref, field_name="origin", old="manual", new="sis"
-            )
-        elif status_change and status_change.new == "active":
-            ctx.bump(kind, "reactivated")
-        elif status_change and status_change.new == "inactive":
-            ctx.bump(kind, "deactivated")
-        elif done.changes:
-            ctx.bump(kind, "updated")
-        else:
-            ctx.bump(kind, "unchanged")
-        if status_change and status_change.new == "inactive" and person.status == "active":
-            ctx.deactivating[kind] = ctx.deactivating.get(kind, 0) + 1
-        for change in done.changes:
-            action = "updated"
-            if change.field == "status":
-                action = "reactivated" if change.new == "active" else "deactivated"
-            old, new = change.old, change.new
-            if change.field == "school_ids":
-                old, new = [str(s) for s in old or []], [str(s) for s in new or []]
-            ctx.log.add(
-                kind,
-                person.id,
-                action,
-                ref=ref,
-                field_name=change.field,
-                old=old,
-                new=new,
-                overwritten=change.overwritten,
-            )
-        for name in done.claimed:
-            ctx.log.add(kind, person.id, "source_claimed", ref=ref, field_name=name)
-        for s in done.settings:
-            if s.op in ("set", "clear"):
-                ctx.log.add(
-                    kind,
-                    person.id,
-                    "setting_changed",
-                    ref=ref,
-                    field_name=f"{s.product}.{s.setting}",
-                    old=s.old,
-                    new=s.new,
-                    overwritten=s.overwritten,
-                )
-        ctx.counts["manual_edits_overwritten"] += done.overwritten
-        ctx.counts["product_settings_changed"] += done.settings_changed
-
-
-def _write_settings(ctx: RunContext, person_id: int, done: Reconciled) -> None:
-    table = table_of(ProductSetting)
-    for s in done.settings:
-        where = and_(
-            table.c.person_id == person_id,
-            table.c.product == s.product,
-            table.c.setting == s.setting,
-        )
-        if s.op == "clear":
-            ctx.session.execute(table.delete().where(where))
-            continue
-        exists = ctx.session.scalar(select(func.count()).select_from(table).where(where))
-        values: dict[str, Any] = {
-            "source": s.source or "sis",
-            "sis_sends": s.sis_sends,
-            "updated_at": utcnow(),
-        }
-        if s.op == "set":
-            values["value"] = s.new
-        if exists:
-            ctx.session.execute(table.update().where(where).values(**values))
-        else:
-            ctx.session.execute(
-                insert(table).values(
-                    person_id=person_id,
-                    product=s.product,
-                    setting=s.setting,
-                    org_id=ctx.org.id,
-                    **{"value": s.new, **values},
-                )
-            )
