@@ -420,11 +420,18 @@ class Case:
         files = {name: data[:2000] for name, data in self.roster.files().items()}
         return f"Case(files={files!r}, bends={self.bends!r}, packing={self.packing!r})"
 
-    def write(self, root: Path) -> Path:
+    def _files(self) -> dict[str, bytes]:
         files = self.roster.files()
         for bend in self.bends:
             bend.apply(files)
-        return self.packing.write(files, root)
+        return files
+
+    def write(self, root: Path) -> Path:
+        return self.packing.write(self._files(), root)
+
+    def sent(self) -> str:
+        """Every byte of the upload as text, to tell an echoed cell from a leak."""
+        return b"".join(self._files().values()).decode("utf-8", "replace")
 
 
 @st.composite
@@ -437,10 +444,12 @@ def cases(draw: st.DrawFn) -> Case:
 # Checks ------------------------------------------------------------------------------------
 
 
-def _clean(message: str | None) -> None:
+def _clean(message: str | None, sent: str = "") -> None:
+    """No leak in a message; a word the snapshot itself carries is its cell quoted back (a
+    generated grade `sqlite3` is reported as `'sqlite3' is not a OneRoster grade code`)."""
     assert message, "an issue without a message"
     for leak in LEAKS:
-        assert leak not in message, message
+        assert leak not in message or leak in sent, message
 
 
 def _check_rejection(issues: list[Issue]) -> None:
@@ -528,9 +537,10 @@ def test_a_sync_of_generated_snapshots_is_rejected_whole_or_applied_row_by_row(
             status = report.status
             outcomes[status] = outcomes.get(status, 0) + 1
             assert status in ("rejected", "applied", "needs_approval"), (report.run, repr(case))
-            _clean(report.run["message"] or "-")
+            sent = case.sent()
+            _clean(report.run["message"] or "-", sent)
             for item in report.errors + report.warnings + report.conflicts:
-                _clean(item["message"])
+                _clean(item["message"], sent)
             if status != "applied":
                 assert canonical(db, sis.roster.org.id) == before
             if status == "needs_approval":
@@ -539,7 +549,7 @@ def test_a_sync_of_generated_snapshots_is_rejected_whole_or_applied_row_by_row(
                 approved = sis.approve(report.id)
                 outcomes["approved"] = outcomes.get("approved", 0) + 1
                 assert approved.status == "applied", (approved.run, repr(case))
-                _clean(approved.run["message"] or "-")
+                _clean(approved.run["message"] or "-", sent)
             if status == "rejected":
                 assert report.errors and all(e["file"] for e in report.errors), report.run
             else:

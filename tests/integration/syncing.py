@@ -289,8 +289,8 @@ def canonical(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
 
     Two organizations that went through the same runs dump equal, so a roster can be
     compared with a clean run of the same snapshot elsewhere. Run bookkeeping (the change
-    log, runs, staging, locks) and times are left out; `sis_hash` is kept as whether it is
-    set (it covers the organization's own school ids).
+    log, runs, staging, locks) and times are left out; `sis_hash` and `sis_print` are kept as
+    whether they are set (they cover the organization's own school ids).
     """
     skip = {"id", "org_id", "created_at", "updated_at"}
     with db.session(write=False) as session:
@@ -316,6 +316,7 @@ def canonical(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
                 if "school_id" in values:
                     values["school_id"] = schools.get(values["school_id"])
                 values["sis_hash"] = values["sis_hash"] is not None
+                values["sis_print"] = values["sis_print"] is not None
                 rows.append(tuple(sorted((k, repr(v)) for k, v in values.items() if k not in skip)))
             out[table.name] = sorted(rows)
         out["person_schools"] = sorted(

@@ -125,6 +125,8 @@ class _Tracked:
     manual_mask: Mapped[int] = mapped_column(Integer, default=0)
     sis_mask: Mapped[int] = mapped_column(Integer, default=0)
     sis_hash: Mapped[str | None] = mapped_column(String(64))
+    # The fingerprint of the staged rows the entity was last synced from (sync/fingerprint.py).
+    sis_print: Mapped[str | None] = mapped_column(String(96))
     synced_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rollbook.store.models import Base, Id, JsonText, UtcDateTime, utcnow
@@ -109,6 +109,8 @@ class StageOrg(Base):
 
 class StageUser(Base):
     __tablename__ = "stage_users"
+    # The settling join (sync/settle.py) looks staged records up by SIS id.
+    __table_args__ = (Index("ix_stage_users_ref", "run_id", "sourced_id"),)
 
     run_id: Mapped[int] = mapped_column(Id, primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -127,6 +129,7 @@ class StageUser(Base):
     role: Mapped[str | None] = mapped_column(String(40))
     org_refs: Mapped[list[str]] = mapped_column(JsonText, default=list)
     settings: Mapped[list[Any]] = mapped_column(JsonText, default=list)
+    row_hash: Mapped[str | None] = mapped_column(String(32))
 
 
 class StageRole(Base):
@@ -140,10 +143,12 @@ class StageRole(Base):
     role_type: Mapped[str | None] = mapped_column(String(16))
     org_sourced_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str | None] = mapped_column(String(16))
+    row_print: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class StageClass(Base):
     __tablename__ = "stage_classes"
+    __table_args__ = (Index("ix_stage_classes_ref", "run_id", "sourced_id"),)
 
     run_id: Mapped[int] = mapped_column(Id, primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -155,6 +160,7 @@ class StageClass(Base):
     grades: Mapped[list[str]] = mapped_column(JsonText, default=list)
     subjects: Mapped[list[str]] = mapped_column(JsonText, default=list)
     periods: Mapped[list[str]] = mapped_column(JsonText, default=list)
+    row_hash: Mapped[str | None] = mapped_column(String(32))
 
 
 class StageEnrollment(Base):

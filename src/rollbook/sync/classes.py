@@ -1,12 +1,16 @@
 """Classes of a run: matched on external id and class code (R6), adopted (R7), created,
-updated (every Details field is locked, R13), deactivated and reactivated (R19)."""
+updated (every Details field is locked, R13), deactivated and reactivated (R19).
+
+Classes whose staged row is the one they were last synced from, with no hand edit since,
+are settled first in one join (`sync/settle.py`); the rest are compared field by field.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, union, update
+from sqlalchemy import and_, bindparam, exists, func, literal, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
@@ -16,8 +20,10 @@ from rollbook.store.models import Class, table_of, utcnow
 from rollbook.store.sync_tables import StageClass, SyncKey
 from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
+from rollbook.sync.fingerprint import entity_print
 from rollbook.sync.incoming import Incoming, Skip, class_from
 from rollbook.sync.reconcile import reconcile
+from rollbook.sync.settle import salt_of, settled_classes
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
@@ -38,17 +44,30 @@ _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
 
 
 def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
-    last = 0
-    while True:
+    """The staged classes not settled yet, in file order (a sourcedId is never staged twice).
+
+    Their lines are listed once, right after settling: an anti-join then, against keys
+    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
+    planned as a scan of every key per row.
+    """
+    settled = exists().where(
+        SyncKey.run_id == ctx.run_id,
+        SyncKey.kind == "class",
+        SyncKey.sourced_id == StageClass.sourced_id,
+    )
+    lines = ctx.session.scalars(
+        select(StageClass.line)
+        .where(StageClass.run_id == ctx.run_id, ~settled)
+        .order_by(StageClass.line)
+    ).all()
+    for start in range(0, len(lines), CHUNK):
         rows = ctx.session.execute(
             select(table_of(StageClass))
-            .where(StageClass.run_id == ctx.run_id, StageClass.line > last)
+            .where(
+                StageClass.run_id == ctx.run_id, StageClass.line.in_(lines[start : start + CHUNK])
+            )
             .order_by(StageClass.line)
-            .limit(CHUNK)
         ).all()
-        if not rows:
-            return
-        last = rows[-1].line
         yield list(rows)
 
 
@@ -57,7 +76,12 @@ class ClassesStep:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.salt = salt_of(ctx)
         self.keys = KeyWriter(ctx)
+        # The `sis_print` of each record of the chunk at hand, by SIS id; and those to store
+        # on classes recognised unchanged by the full path.
+        self.prints: dict[str, str | None] = {}
+        self.reprinted: list[dict[str, Any]] = []
         self.codes_twice = set(
             ctx.session.scalars(
                 select(StageClass.class_code)
@@ -98,6 +122,7 @@ class ClassesStep:
             )
             or 0
         )
+        self._settle()
         for number, chunk in enumerate(_staged(ctx), start=1):
             self._chunk(chunk)
             if number % REFRESH_EVERY == 0:
@@ -109,8 +134,22 @@ class ClassesStep:
             analyze(ctx.session, Class, SyncKey)
             self._deactivate_absent()
 
+    def _settle(self) -> None:
+        """The unchanged classes, recognised in one join (sync/settle.py)."""
+        settled = 0
+        for sourced_id, code, class_id in settled_classes(self.ctx, self.salt):
+            if class_id in self.contested or code in self.codes_twice:
+                continue  # R9: the full path reports it
+            self.keys.add("class", sourced_id, class_id, "applied")
+            settled += 1
+        self.keys.flush()
+        # The next reads skip the keys just written: PostgreSQL must know there are many.
+        analyze(self.ctx.session, SyncKey)
+        self.ctx.bump("class", "unchanged", settled)
+
     def _chunk(self, chunk: list[Row[Any]]) -> None:
         ctx = self.ctx
+        self.prints = {r.sourced_id: entity_print(self.salt, r.row_hash, None) for r in chunk}
         records: list[Incoming] = []
         for row in chunk:
             made = class_from(row._mapping, schools=ctx.schools)
@@ -158,6 +197,15 @@ class ClassesStep:
                 self._update(record, by_id[match.entity_id])
         self._create(creates)
         self.keys.flush()
+        if self.reprinted:
+            # As for people: the fingerprint of an unchanged class, unless edited since.
+            ctx.session.execute(
+                update(_C)
+                .where(_C.c.id == bindparam("i"), _C.c.version == bindparam("v"))
+                .values(sis_print=bindparam("p")),
+                self.reprinted,
+            )
+            self.reprinted = []
 
     def _create(self, records: list[Incoming]) -> None:
         if not records:
@@ -177,6 +225,7 @@ class ClassesStep:
                     "version": 1,
                     "synced_version": 1,
                     "sis_hash": record.digest(),
+                    "sis_print": self.prints[record.sourced_id],
                     "manual_mask": 0,
                     "sis_mask": mask_of("class", sent),
                     "created_at": now,
@@ -200,6 +249,9 @@ class ClassesStep:
             return
         if row.origin == "sis" and row.version == row.synced_version and row.sis_hash == digest:
             ctx.bump("class", "unchanged")
+            printed = self.prints[record.sourced_id]
+            if row.sis_print != printed:
+                self.reprinted.append({"i": row.id, "v": row.version, "p": printed})
             return
         current = {c: getattr(row, c) for c in _COLUMNS}
         done = reconcile("class", current=current, manual_mask=row.manual_mask, incoming=record)
@@ -214,6 +266,7 @@ class ClassesStep:
                 manual_mask=done.manual_mask,
                 sis_mask=done.sis_mask,
                 sis_hash=None if record.tobedeleted else digest,
+                sis_print=None if record.tobedeleted else self.prints[record.sourced_id],
                 version=row.version + 1,
                 synced_version=row.version + 1,
                 updated_at=utcnow(),

@@ -1,10 +1,12 @@
 """Students and educators of a run: match (R6, R9, R10), adopt (R7), create (R8), update
 (R11, R12, R16, R17), deactivate and reactivate (R19).
 
-Staged users are read in chunks; each chunk's candidates come from one query on the three
-keys. An entity whose fingerprint and version say that neither the SIS nor a person touched
-it since the last run is recognised without comparing its fields (R17 still holds: a hand
-edit moves `version`). Everything else goes field by field through `sync/reconcile.py`.
+Staged users whose rows are those their person was last synced from, with no hand edit
+since, are settled first in one join (`sync/settle.py`). The rest are read in chunks; each
+chunk's candidates come from one query on the three keys. An entity whose fingerprint and
+version say that neither the SIS nor a person touched it since the last run is recognised
+without comparing its fields (R17 still holds: a hand edit moves `version`). Everything
+else goes field by field through `sync/reconcile.py` (`sync/people_updates.py`).
 """
 
 from __future__ import annotations
@@ -13,21 +15,28 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, union, update
+from sqlalchemy import exists, func, select, union
 from sqlalchemy.engine import Row
 
-from rollbook.domain.fields import EntityKind, mask_of
+from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
-from rollbook.domain.values import person_keys, username_key
+from rollbook.domain.values import username_key
 from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
 from rollbook.sync.context import RunContext
+from rollbook.sync.fingerprint import entity_print
 from rollbook.sync.incoming import Incoming, Role, Skip, Standing, person_from
-from rollbook.sync.reconcile import Reconciled, reconcile
+from rollbook.sync.people_updates import (
+    COLUMNS,
+    PersonUpdater,
+    derived,
+    reprint,
+    settings_edited_by_hand,
+)
+from rollbook.sync.settle import salt_of, settled_people
 from rollbook.sync.writes import (
-    ConcurrentEdit,
     KeyWriter,
     analyze,
     deactivate_absent,
@@ -46,41 +55,43 @@ PERSON_KEYS: dict[Key, str] = {
     "alt_external_id": "alt_external_id",
 }
 _P = table_of(Person)
-_COLUMNS = (
-    "status",
-    "username",
-    "external_id",
-    "alt_external_id",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "preferred_first_name",
-    "grade",
-    "email",
-    "role",
-    "admin_scope",
-)
 
 
 def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
-    last = 0
-    while True:
+    """The staged users not settled yet, in file order (a sourcedId is never staged twice).
+
+    Their lines are listed once, right after settling: an anti-join then, against keys
+    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
+    planned as a scan of every key per row.
+    """
+    settled = exists().where(
+        SyncKey.run_id == ctx.run_id,
+        SyncKey.kind == "person",
+        SyncKey.sourced_id == StageUser.sourced_id,
+    )
+    lines = ctx.session.scalars(
+        select(StageUser.line)
+        .where(StageUser.run_id == ctx.run_id, ~settled)
+        .order_by(StageUser.line)
+    ).all()
+    for start in range(0, len(lines), CHUNK):
         rows = ctx.session.execute(
             select(table_of(StageUser))
-            .where(StageUser.run_id == ctx.run_id, StageUser.line > last)
+            .where(StageUser.run_id == ctx.run_id, StageUser.line.in_(lines[start : start + CHUNK]))
             .order_by(StageUser.line)
-            .limit(CHUNK)
         ).all()
-        if not rows:
-            return
-        last = rows[-1].line
         yield list(rows)
 
 
-def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
+def _roles(
+    ctx: RunContext, sourced_ids: list[str]
+) -> tuple[dict[str, list[Role]], dict[str, tuple[int, int]]]:
+    """The role rows of these users that count, and the sum and count of the fingerprints
+    of all their role rows (as sync/settle.py adds them up)."""
     found: dict[str, list[Role]] = defaultdict(list)
+    prints: dict[str, tuple[int, int]] = {}
     if ctx.version != "1.2":
-        return found
+        return found, prints
     rows = ctx.session.execute(
         select(
             StageRole.user_sourced_id,
@@ -88,17 +99,18 @@ def _roles(ctx: RunContext, sourced_ids: list[str]) -> dict[str, list[Role]]:
             StageRole.role_type,
             StageRole.org_sourced_id,
             StageRole.line,
+            StageRole.status,
+            StageRole.row_print,
         )
-        .where(
-            StageRole.run_id == ctx.run_id,
-            StageRole.user_sourced_id.in_(sourced_ids),
-            or_(StageRole.status.is_(None), StageRole.status != "tobedeleted"),
-        )
+        .where(StageRole.run_id == ctx.run_id, StageRole.user_sourced_id.in_(sourced_ids))
         .order_by(StageRole.line)
     )
-    for user, role, role_type, org_ref, line in rows:
-        found[user].append(Role(role, role_type, org_ref, line))
-    return found
+    for user, role, role_type, org_ref, line, status, row_print in rows:
+        total, count = prints.get(user, (0, 0))
+        prints[user] = (total + (row_print or 0), count + 1)
+        if status != "tobedeleted":
+            found[user].append(Role(role, role_type, org_ref, line))
+    return found, prints
 
 
 def _standings(ctx: RunContext, sourced_ids: list[str]) -> dict[str, Standing]:
@@ -179,6 +191,7 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
         _P.c.version,
         _P.c.synced_version,
         _P.c.sis_hash,
+        _P.c.sis_print,
         _P.c.username_key,
         _P.c.external_id,
         _P.c.alt_external_id,
@@ -197,9 +210,12 @@ class PeopleStep:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.salt = salt_of(ctx)
         self.twice = _claimed_twice(ctx)
         self.contested = _contested(ctx)
         self.keys = KeyWriter(ctx)
+        # The `sis_print` of each record of the chunk at hand, by SIS id.
+        self.prints: dict[str, str | None] = {}
         # Sourced ids with a row skipped for an error; one staged row may share it (R9).
         self.skipped = set(
             ctx.session.scalars(
@@ -213,6 +229,7 @@ class PeopleStep:
         ctx = self.ctx
         for kind in ("student", "educator"):
             ctx.active_before[kind] = self._active(kind)
+        self._settle()
         for number, chunk in enumerate(_staged(ctx), start=1):
             self._chunk(chunk)
             if number % REFRESH_EVERY == 0:
@@ -223,6 +240,27 @@ class PeopleStep:
         if ctx.full:
             analyze(ctx.session, Person, SyncKey)
             self._deactivate_absent()
+
+    def _settle(self) -> None:
+        """The unchanged people, recognised in one join (sync/settle.py)."""
+        settled: dict[str, int] = defaultdict(int)
+        for sourced_id, name_key, identifier, person_id, kind in settled_people(
+            self.ctx, self.salt
+        ):
+            if (
+                person_id in self.contested
+                or sourced_id in self.skipped
+                or name_key in self.twice["username"]
+                or (identifier and identifier in self.twice["alt_external_id"])
+            ):
+                continue  # R9: the full path reports it
+            self.keys.add("person", sourced_id, person_id, "applied")
+            settled[kind] += 1
+        self.keys.flush()
+        # The next reads skip the keys just written: PostgreSQL must know there are many.
+        analyze(self.ctx.session, SyncKey)
+        for kind, n in settled.items():
+            self.ctx.bump(kind, "unchanged", n)
 
     def _active(self, kind: str) -> int:
         return int(
@@ -239,9 +277,16 @@ class PeopleStep:
 
     def _chunk(self, chunk: list[Row[Any]]) -> None:
         ctx = self.ctx
-        roles = _roles(ctx, [r.sourced_id for r in chunk])
+        roles, role_prints = _roles(ctx, [r.sourced_id for r in chunk])
         stored = _standings(ctx, [r.sourced_id for r in chunk if r.sourced_id not in roles])
         records: list[Incoming] = []
+        one_one = ctx.version == "1.1"
+        self.prints = {
+            r.sourced_id: entity_print(
+                self.salt, r.row_hash, None if one_one else role_prints.get(r.sourced_id, (0, 0))
+            )
+            for r in chunk
+        }
         for row in chunk:
             made = person_from(
                 row._mapping,
@@ -326,7 +371,7 @@ class PeopleStep:
             return
         ctx = self.ctx
         now = utcnow()
-        rows = [_person_row(ctx, r, now) for r in records]
+        rows = [_person_row(ctx, r, now, self.prints[r.sourced_id]) for r in records]
         ids = ids_of_new(ctx.session, _P, rows)
         schools, settings = [], []
         for record, person_id in zip(records, ids, strict=True):
@@ -362,7 +407,8 @@ class PeopleStep:
         ctx = self.ctx
         todo: list[tuple[Incoming, Row[Any]]] = []
         digests = {}
-        edited = _settings_edited_by_hand(ctx, [row.id for _, row in matched])
+        reprinted: list[dict[str, Any]] = []
+        edited = settings_edited_by_hand(ctx, [row.id for _, row in matched])
         for record, row in matched:
             digest = record.digest()
             digests[row.id] = digest
@@ -376,10 +422,15 @@ class PeopleStep:
             if leave or (row.origin == "sis" and untouched and not record.tobedeleted):
                 # R5: a delete of the SIS never reaches a manual entity.
                 ctx.bump(record.kind, "unchanged")
+                printed = self.prints[record.sourced_id]
+                if not leave and row.sis_print != printed:
+                    reprinted.append({"i": row.id, "v": row.version, "p": printed})
             else:
                 todo.append((record, row))
+        if reprinted:
+            reprint(ctx, reprinted)
         if todo:
-            _Updater(ctx, todo, digests).run()
+            PersonUpdater(ctx, todo, digests, self.prints).run()
 
     def _protect_skipped(self) -> None:
         """R22: the entity of a record skipped for an input error is not deactivated, whether
@@ -399,36 +450,12 @@ class PeopleStep:
         deactivate_absent(self.ctx, _P, key_kind="person", kind=_P.c.kind)
 
 
-def _settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:
-    """R17: people with a hand edit of a setting the SIS sends. Such an edit does not move the
-    person's `version`, so the unchanged-record shortcut must not skip them."""
-    if not ids:
-        return set()
-    return set(
-        ctx.session.scalars(
-            select(ProductSetting.person_id)
-            .where(
-                ProductSetting.person_id.in_(ids),
-                ProductSetting.source == "manual",
-                ProductSetting.sis_sends.is_(True),
-            )
-            .distinct()
-        )
-    )
-
-
-def _derived(values: dict[str, Any]) -> dict[str, str]:
-    return person_keys(
-        username=values["username"], first_name=values["first_name"], last_name=values["last_name"]
-    )
-
-
-def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
-    values = {c: record.values.get(c) for c in _COLUMNS}
+def _person_row(ctx: RunContext, record: Incoming, now: Any, printed: str | None) -> dict[str, Any]:
+    values = {c: record.values.get(c) for c in COLUMNS}
     sent = [k for k, v in record.values.items() if v not in (None, "", [])]
     return {
         **values,
-        **_derived(record.values),
+        **derived(record.values),
         "org_id": ctx.org.id,
         "kind": record.kind,
         "origin": "sis",
@@ -436,177 +463,9 @@ def _person_row(ctx: RunContext, record: Incoming, now: Any) -> dict[str, Any]:
         "version": 1,
         "synced_version": 1,
         "sis_hash": record.digest(),
+        "sis_print": printed,
         "manual_mask": 0,
         "sis_mask": mask_of(record.kind, sent),
         "created_at": now,
         "updated_at": now,
     }
-
-
-class _Updater:
-    """Matched people whose fields must be compared: load, reconcile, write, record."""
-
-    def __init__(
-        self, ctx: RunContext, todo: list[tuple[Incoming, Row[Any]]], digests: dict[int, str]
-    ) -> None:
-        self.ctx = ctx
-        self.todo = todo
-        self.digests = digests
-
-    def run(self) -> None:
-        ctx = self.ctx
-        ids = [row.id for _, row in self.todo]
-        # Locked until the run commits (PostgreSQL; SQLite's run holds the write lock): a hand
-        # edit landing between this read and the write would make the run start over, and
-        # eight busy editors could make it fail (tests/integration/test_concurrency.py).
-        locked = select(_P).where(_P.c.id.in_(ids)).with_for_update(key_share=True)
-        people = {p.id: p for p in ctx.session.execute(locked)}
-        schools: dict[int, list[int]] = defaultdict(list)
-        for person_id, school_id in ctx.session.execute(
-            select(PersonSchool.person_id, PersonSchool.school_id).where(
-                PersonSchool.person_id.in_(ids)
-            )
-        ):
-            schools[person_id].append(school_id)
-        settings: dict[int, dict[tuple[str, str], tuple[Any, str, bool]]] = defaultdict(dict)
-        for s in ctx.session.execute(
-            select(table_of(ProductSetting)).where(ProductSetting.person_id.in_(ids))
-        ):
-            settings[s.person_id][(s.product, s.setting)] = (s.value, s.source, s.sis_sends)
-        for record, row in self.todo:
-            person = people[row.id]
-            current = {c: getattr(person, c) for c in _COLUMNS}
-            current["school_ids"] = sorted(schools.get(row.id, []))
-            done = reconcile(
-                record.kind,
-                current=current,
-                manual_mask=person.manual_mask,
-                incoming=record,
-                settings=settings.get(row.id, {}) if record.kind == "student" else None,
-            )
-            self._write(record, person, current, done)
-
-    def _write(
-        self, record: Incoming, person: Any, current: dict[str, Any], done: Reconciled
-    ) -> None:
-        ctx = self.ctx
-        kind: EntityKind = record.kind
-        adopted = person.origin == "manual"
-        values = {**current, **done.writes}
-        changes = {
-            "origin": "sis",
-            "manual_mask": done.manual_mask,
-            "sis_mask": done.sis_mask,
-            "sis_hash": None if record.tobedeleted else self.digests[person.id],
-            "version": person.version + 1,
-            "synced_version": person.version + 1,
-            "updated_at": utcnow(),
-            **{c: values[c] for c in _COLUMNS},
-            **_derived(values),
-        }
-        result = ctx.session.execute(
-            update(_P)
-            .where(and_(_P.c.id == person.id, _P.c.version == person.version))
-            .values(**changes)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrentEdit(f"{kind} {person.id} changed during the run")
-        if "school_ids" in done.writes:
-            ctx.session.execute(
-                table_of(PersonSchool).delete().where(PersonSchool.person_id == person.id)
-            )
-            rows = [
-                {"person_id": person.id, "school_id": s, "org_id": ctx.org.id}
-                for s in values["school_ids"]
-            ]
-            if rows:
-                ctx.session.execute(insert(PersonSchool), rows)
-        _write_settings(ctx, person.id, done)
-        self._record(record, person, done, adopted)
-
-    def _record(self, record: Incoming, person: Any, done: Reconciled, adopted: bool) -> None:
-        ctx = self.ctx
-        kind = record.kind
-        ref = record.sourced_id
-        status_change = next((c for c in done.changes if c.field == "status"), None)
-        if adopted:
-            ctx.bump(kind, "adopted")
-            ctx.log.add(
-                kind, person.id, "adopted", ref=ref, field_name="origin", old="manual", new="sis"
-            )
-        elif status_change and status_change.new == "active":
-            ctx.bump(kind, "reactivated")
-        elif status_change and status_change.new == "inactive":
-            ctx.bump(kind, "deactivated")
-        elif done.changes:
-            ctx.bump(kind, "updated")
-        else:
-            ctx.bump(kind, "unchanged")
-        if status_change and status_change.new == "inactive" and person.status == "active":
-            ctx.deactivating[kind] = ctx.deactivating.get(kind, 0) + 1
-        for change in done.changes:
-            action = "updated"
-            if change.field == "status":
-                action = "reactivated" if change.new == "active" else "deactivated"
-            old, new = change.old, change.new
-            if change.field == "school_ids":
-                old, new = [str(s) for s in old or []], [str(s) for s in new or []]
-            ctx.log.add(
-                kind,
-                person.id,
-                action,
-                ref=ref,
-                field_name=change.field,
-                old=old,
-                new=new,
-                overwritten=change.overwritten,
-            )
-        for name in done.claimed:
-            ctx.log.add(kind, person.id, "source_claimed", ref=ref, field_name=name)
-        for s in done.settings:
-            if s.op in ("set", "clear"):
-                ctx.log.add(
-                    kind,
-                    person.id,
-                    "setting_changed",
-                    ref=ref,
-                    field_name=f"{s.product}.{s.setting}",
-                    old=s.old,
-                    new=s.new,
-                    overwritten=s.overwritten,
-                )
-        ctx.counts["manual_edits_overwritten"] += done.overwritten
-        ctx.counts["product_settings_changed"] += done.settings_changed
-
-
-def _write_settings(ctx: RunContext, person_id: int, done: Reconciled) -> None:
-    table = table_of(ProductSetting)
-    for s in done.settings:
-        where = and_(
-            table.c.person_id == person_id,
-            table.c.product == s.product,
-            table.c.setting == s.setting,
-        )
-        if s.op == "clear":
-            ctx.session.execute(table.delete().where(where))
-            continue
-        exists = ctx.session.scalar(select(func.count()).select_from(table).where(where))
-        values: dict[str, Any] = {
-            "source": s.source or "sis",
-            "sis_sends": s.sis_sends,
-            "updated_at": utcnow(),
-        }
-        if s.op == "set":
-            values["value"] = s.new
-        if exists:
-            ctx.session.execute(table.update().where(where).values(**values))
-        else:
-            ctx.session.execute(
-                insert(table).values(
-                    person_id=person_id,
-                    product=s.product,
-                    setting=s.setting,
-                    org_id=ctx.org.id,
-                    **{"value": s.new, **values},
-                )
-            )

@@ -31,6 +31,7 @@ from rollbook.store.sync_tables import (
     StageUser,
     SyncIssue,
 )
+from rollbook.sync.fingerprint import role_print, row_hash
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.records import (
     ClassResourceRow,
@@ -69,14 +70,11 @@ def _org(run_id: int, row: OrgRow) -> dict[str, Any]:
 
 
 def _user(run_id: int, row: UserRow) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "line": row.line,
+    sent = {
         "sourced_id": row.sourced_id,
         "status": row.status,
         "enabled": row.enabled,
         "username": row.username,
-        "username_key": username_key(row.username),
         "identifier": row.identifier,
         "given_name": row.given_name,
         "family_name": row.family_name,
@@ -88,9 +86,17 @@ def _user(run_id: int, row: UserRow) -> dict[str, Any]:
         "org_refs": list(row.org_sourced_ids),
         "settings": [list(s) for s in row.settings],
     }
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "username_key": username_key(row.username),
+        "row_hash": row_hash(tuple(sent.values())),
+        **sent,
+    }
 
 
 def _role(run_id: int, row: RoleRow) -> dict[str, Any]:
+    sent = (row.role, row.role_type, row.org_sourced_id, row.status)
     return {
         "run_id": run_id,
         "line": row.line,
@@ -99,13 +105,12 @@ def _role(run_id: int, row: RoleRow) -> dict[str, Any]:
         "role_type": row.role_type,
         "org_sourced_id": row.org_sourced_id,
         "status": row.status,
+        "row_print": role_print(sent),
     }
 
 
 def _class(run_id: int, row: ClassRow) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "line": row.line,
+    sent = {
         "sourced_id": row.sourced_id,
         "status": row.status,
         "title": row.title,
@@ -115,6 +120,7 @@ def _class(run_id: int, row: ClassRow) -> dict[str, Any]:
         "subjects": list(row.subjects),
         "periods": list(row.periods),
     }
+    return {"run_id": run_id, "line": row.line, "row_hash": row_hash(tuple(sent.values())), **sent}
 
 
 def _enrollment(run_id: int, row: EnrollmentRow) -> dict[str, Any]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, Table, insert, select, text, union, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Selectable
 
 from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import table_of, utcnow
@@ -26,19 +24,6 @@ def analyze(session: Session, *tables: type[Any]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for model in tables:
             session.execute(text(f"ANALYZE {model.__tablename__}"))
-
-
-def insert_missing(
-    session: Session, model: type[Any], columns: list[str], rows: Selectable
-) -> None:
-    """INSERT … SELECT of the rows whose key is not stored yet (ON CONFLICT DO NOTHING).
-
-    Not an anti-join against the table being filled: PostgreSQL plans one against a table
-    that is empty (a first sync) as a nested loop, and then rescans the pages the same
-    statement keeps adding for every row, which is quadratic.
-    """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(model).from_select(columns, rows).on_conflict_do_nothing())
 
 
 CHUNK = 1000
@@ -208,6 +193,7 @@ def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any
                 version=table.c.version + 1,
                 synced_version=table.c.version + 1,
                 sis_hash=None,
+                sis_print=None,
                 updated_at=utcnow(),
             )
         )
