@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.orm import Session
 
 from rollbook.api import schemas
-from rollbook.api.deps import settings, write_session
+from rollbook.api.deps import WriteSession, settings
 from rollbook.config import Settings
 from rollbook.services import auth
 
@@ -18,7 +17,7 @@ router = APIRouter(tags=["sign-in"], responses=schemas.ERRORS)
 @router.post("/auth/token", response_model=schemas.TokenOut, operation_id="sign_in")
 def sign_in(
     request: Request,
-    session: Annotated[Session, Depends(write_session)],
+    session: WriteSession,
     config: Annotated[Settings, Depends(settings)],
     username: Annotated[str, Form(max_length=255)],
     password: Annotated[str, Form(max_length=1024)],

@@ -99,10 +99,15 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
 
 
 def write_session(
-    request: Request, _turn: Annotated[None, Depends(write_turn)]
+    request: Request, _turn: Annotated[None, Depends(write_turn, scope="function")]
 ) -> Iterator[Session]:
     # Writing requests take SQLite's write lock at their first statement (see store/db.py).
+    # Both dependencies end when the route returns (scope="function"), not once the answer
+    # is sent: the turn to write is not held while the response is serialized and sent.
     yield from _session(request, write=True)
+
+
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 _bearer = HTTPBearer(
@@ -148,16 +153,14 @@ def read_ctx(
 
 def write_ctx(
     org: str,
-    session: Annotated[Session, Depends(write_session)],
+    session: WriteSession,
     credentials: Credentials,
 ) -> Ctx:
     actor = signed_in(session, credentials)
     return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
 
 
-def write_actor(
-    session: Annotated[Session, Depends(write_session)], credentials: Credentials
-) -> Actor:
+def write_actor(session: WriteSession, credentials: Credentials) -> Actor:
     """The signed-in actor of a writing request outside any organization.
 
     As a dependency it runs before the body is read: no credential is 401, never 422.

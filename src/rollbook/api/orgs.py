@@ -13,11 +13,11 @@ from rollbook.api.deps import (
     ReadCtx,
     WriteActor,
     WriteCtx,
+    WriteSession,
     guard,
     guard_actor,
     read_session,
     signed_in,
-    write_session,
 )
 from rollbook.domain.permissions import require
 from rollbook.services import auth
@@ -56,7 +56,7 @@ def list_orgs(
 )
 def create_org(
     body: schemas.OrgIn,
-    session: Annotated[Session, Depends(write_session)],
+    session: WriteSession,
     actor: WriteActor,
 ) -> dict[str, Any]:
     org = service.create_org(

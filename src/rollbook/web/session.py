@@ -194,7 +194,7 @@ def form_ctx(
     request: Request,
     org: str,
     form: Annotated[FormData, Depends(form_data)],
-    _turn: Annotated[None, Depends(write_turn)],
+    _turn: Annotated[None, Depends(write_turn, scope="function")],
 ) -> Iterator[WebCtx]:
     """A posted form: signed in, then the session's CSRF token, before anything else."""
     with _opened(request, org, write=True) as ctx:
@@ -205,5 +205,5 @@ def form_ctx(
 
 
 PageCtx = Annotated[WebCtx, Depends(page_ctx)]
-FormCtx = Annotated[WebCtx, Depends(form_ctx)]
+FormCtx = Annotated[WebCtx, Depends(form_ctx, scope="function")]
 Form = Annotated[FormData, Depends(form_data)]
