@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from rollbook.sync import relations
 from tests.factories import Api, Roster
 from tests.integration.helpers import error_of, history, new_class, new_student, walk
 from tests.integration.syncing import Sis
@@ -210,3 +213,23 @@ def test_r15_enrollments_of_a_deactivated_class_are_not_applied(roster: Roster, 
     assert report.entity_counts("classes") == {"deactivated": 1, "unchanged": 1}
     assert sis.klass("c2").status == "inactive"
     assert report.counts["enrollments"]["added"] == 0
+
+
+def test_r15_r23_members_of_more_classes_than_one_query_takes_are_all_logged(
+    roster: Roster, sis: Sis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The class ids and people of a run's membership log are looked up a part at a time
+    (PostgreSQL takes 65,535 parameters in a statement; a large district's first sync logs
+    some 200,000 classes): here parts of 2, across 5 classes and 4 people."""
+    monkeypatch.setattr(relations, "IN_LIST", 2)
+    report = sis.run(district(students=3, teachers=1, classes=5))
+    for n in range(1, 6):
+        added = {
+            c["field"]: {m["sourced_id"]: m["name"] for m in c["new"]}
+            for c in report.changes_of(f"c{n}")
+            if c["action"] == "members_added"
+        }
+        assert added == {
+            "students": {f"u{s}": f"Stu{s} Dent{s}" for s in range(1, 4)},
+            "educators": {"t1": "Tea1 Cher1"},
+        }, n

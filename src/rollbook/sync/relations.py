@@ -7,7 +7,7 @@ per class and written, each in a few statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -238,21 +238,31 @@ def _unresolved_enrollments(ctx: RunContext) -> None:
     _report_unresolved(ctx, "enrollments.csv", people, "user")
 
 
+# Ids per `IN (...)`: PostgreSQL takes at most 65,535 parameters in one statement, and a
+# first sync of a large district logs members of some 200,000 classes.
+IN_LIST = 5000
+
+
+def _parts(ids: Iterable[int]) -> Iterator[list[int]]:
+    listed = list(ids)
+    for start in range(0, len(listed), IN_LIST):
+        yield listed[start : start + IN_LIST]
+
+
 def _refs(ctx: RunContext, class_ids: set[int]) -> dict[int, str | None]:
     """The SIS ids of classes, for the change log."""
-    rows = ctx.session.execute(
-        select(Class.id, Class.external_id).where(Class.id.in_(class_ids))
-    ).all()
-    return {class_id: ref for class_id, ref in rows}
+    refs: dict[int, str | None] = {}
+    for part in _parts(class_ids):
+        query = select(Class.id, Class.external_id).where(Class.id.in_(part))
+        refs.update((class_id, ref) for class_id, ref in ctx.session.execute(query))
+    return refs
 
 
 def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
     if not rows:
         return
-    ids = {r[1] for r in rows}
     names: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 5000):
-        part = list(ids)[start : start + 5000]
+    for part in _parts({r[1] for r in rows}):
         for pid, first, last, ref in ctx.session.execute(
             select(Person.id, Person.first_name, Person.last_name, Person.external_id).where(
                 Person.id.in_(part)
