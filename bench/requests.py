@@ -1,0 +1,146 @@
+"""What one request of the rostering tools costs, in-process, without HTTP or other clients.
+
+    python -m bench.requests                      # SQLite, 2,000 students, 200 of each
+    python -m bench.requests --students 100000 --count 300
+    python -m bench.requests --profile list       # and a cProfile of one kind, by own time
+
+The application is called through its ASGI interface on this thread (httpx's ASGI
+transport), with the routes' thread pool replaced by a direct call, so the time is the
+request's own CPU: what the server spends per request before any queueing. The search
+figure times `store.people.list_people` alone for each name prefix of the district and
+one that matches nobody. The organization comes from bench.load (generated and synced into
+a fresh SQLite file in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import fastapi.dependencies.utils
+import fastapi.routing
+import httpx
+import starlette.concurrency
+from sqlalchemy import select
+
+from bench import load
+from rollbook.app import create_app
+from rollbook.config import Settings
+from rollbook.store import people as people_store
+from rollbook.store.db import Database
+from rollbook.store.models import Org
+
+HERE = Path(__file__).resolve().parent
+
+
+async def _inline(func: Callable[..., object], *args: object, **kwargs: object) -> object:
+    return func(*args, **kwargs)
+
+
+def _no_thread_pool() -> None:
+    for module in (fastapi.routing, fastapi.dependencies.utils, starlette.concurrency):
+        module.run_in_threadpool = _inline  # type: ignore[attr-defined]
+
+
+def search_times(db: Database, target: load.Target) -> list[tuple[str, int, float]]:
+    found = []
+    with db.session(write=False) as session:
+        org = session.scalars(select(Org).where(Org.slug == target.slug)).one()
+        for prefix in [*target.prefixes[:12], "zq"]:
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                page = people_store.list_people(
+                    session, org_id=org.id, kind="student", within=None, q=prefix,
+                    school_id=None, origin=None, status="active", limit=50, after=None,
+                )  # fmt: skip
+                best = min(best, time.perf_counter() - started)
+            found.append((prefix, len(page.items), best))
+    return found
+
+
+async def request_times(
+    url: str, target: load.Target, count: int, profile: str | None
+) -> dict[str, float]:
+    _no_thread_pool()
+    app = create_app(Settings(database_url=url), db=Database.connect(url))
+    api = f"/api/v1/orgs/{target.slug}"
+    headers = {"Authorization": f"Bearer {target.tokens[0]}"}
+    rng = random.Random(1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+            "read a student": lambda: client.get(
+                f"{api}/students/{rng.choice(target.students)}", headers=headers
+            ),
+            "list/search students": lambda: client.get(
+                f"{api}/students",
+                params={"q": rng.choice(target.prefixes), "limit": 50},
+                headers=headers,
+            ),
+            "edit a student": lambda: client.patch(
+                f"{api}/students/{rng.choice(target.students)}",
+                json={"preferred_first_name": f"Bench{rng.randrange(10**6)}"},
+                headers=headers,
+            ),
+            "class page (web)": lambda: client.get(
+                f"/orgs/{target.slug}/classes/{rng.choice(target.classes)}/students",
+                cookies={"rollbook_session": target.tokens[0]},
+            ),
+            "class's students": lambda: client.get(
+                f"{api}/classes/{rng.choice(target.classes)}/students",
+                params={"limit": 50},
+                headers=headers,
+            ),
+        }
+        took = {}
+        for kind, send in kinds.items():
+            for _ in range(10):  # warm up, and check that the kind answers
+                answer = await send()
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{kind}: {answer.status_code} {answer.text[:200]}")
+            started = time.perf_counter()
+            for _ in range(count):
+                await send()
+            took[kind] = (time.perf_counter() - started) / count
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(count):
+                await kinds[profile]()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.requests", description=__doc__)
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--profile", choices=list(load.MIX), default=None)
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    args = parser.parse_args()
+    day1, _ = load.generate(args.out, args.students, 1)
+    with tempfile.TemporaryDirectory(prefix="rollbook-requests-") as work:
+        url = f"sqlite:///{Path(work) / 'rollbook.db'}"
+        target = load.prepare(url, day1, 1)
+        print(f"SQLite, {args.students:,} students; {load.machine()}")
+        print(f"{'request':<22}{'ms each':>9}")
+        for kind, seconds in asyncio.run(
+            request_times(url, target, args.count, args.profile)
+        ).items():
+            print(f"{kind:<22}{seconds * 1000:>9.2f}")
+        print(f"\n{'search (store)':<22}{'found':>6}{'ms':>8}")
+        for prefix, found, seconds in search_times(Database.connect(url), target):
+            print(f"{prefix!r:<22}{found:>6}{seconds * 1000:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
