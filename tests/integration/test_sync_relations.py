@@ -218,10 +218,12 @@ def test_r15_enrollments_of_a_deactivated_class_are_not_applied(roster: Roster, 
 def test_r15_r23_members_of_more_classes_than_one_query_takes_are_all_logged(
     roster: Roster, sis: Sis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The class ids and people of a run's membership log are looked up a part at a time
-    (PostgreSQL takes 65,535 parameters in a statement; a large district's first sync logs
-    some 200,000 classes): here parts of 2, across 5 classes and 4 people."""
+    """Added memberships are read, logged and written a range of classes at a time, and the
+    log's class ids and people looked up a part at a time (a large district's first sync
+    adds millions of memberships in some 200,000 classes; PostgreSQL takes 65,535
+    parameters in a statement): here ranges of 2 classes and parts of 2, across 5 classes."""
     monkeypatch.setattr(relations, "IN_LIST", 2)
+    monkeypatch.setattr(relations, "CLASS_BATCH", 2)
     report = sis.run(district(students=3, teachers=1, classes=5))
     for n in range(1, 6):
         added = {
@@ -233,3 +235,5 @@ def test_r15_r23_members_of_more_classes_than_one_query_takes_are_all_logged(
             "students": {f"u{s}": f"Stu{s} Dent{s}" for s in range(1, 4)},
             "educators": {"t1": "Tea1 Cher1"},
         }, n
+        assert sis.members(f"c{n}") == {"u1": "sis", "u2": "sis", "u3": "sis", "t1": "sis"}
+    assert report.counts["enrollments"] == {"added": 20, "removed": 0}

@@ -34,7 +34,9 @@ _FIELD = {"student": "students", "educator": "educators"}
 _RESOLVED = ("applied", "ref")
 MAX_REFERENCE_ERRORS = 10_000
 # Added memberships written per batch: a first sync adds millions, each batch held once more.
-INSERT_BATCH = 50_000
+# Classes whose added memberships are read, logged and written together (some 50,000
+# memberships at 25 a class).
+CLASS_BATCH = 2_000
 
 
 def _active(status: Any) -> Any:
@@ -130,24 +132,30 @@ def apply_memberships(ctx: RunContext) -> None:
                 Membership.person_id == SyncMember.person_id,
             ),
         )
-        .order_by(SyncMember.class_id)
+        .order_by(SyncMember.class_id, SyncMember.role, SyncMember.person_id)
     )
-    to_add = session.execute(added).all()
-    _log_members(ctx, to_add, added=True)
-    # Only the added ones, read above for the log: not an INSERT … SELECT of every sent
-    # membership ON CONFLICT DO NOTHING (510,000 key checks at 100,000 students), nor an
-    # anti-join against the table being filled (PostgreSQL plans it, on a first sync, as a
-    # nested loop rescanning the rows the statement adds: quadratic).
+    # A range of classes at a time: a first sync of a large district adds millions of
+    # memberships, which read at once held more than a gigabyte.
+    class_ids = session.scalars(
+        select(SyncMember.class_id)
+        .where(SyncMember.run_id == ctx.run_id)
+        .distinct()
+        .order_by(SyncMember.class_id)
+    ).all()
     now = utcnow()
-    for start in range(0, len(to_add), INSERT_BATCH):
+    for start in range(0, len(class_ids), CLASS_BATCH):
+        first, last = class_ids[start], class_ids[min(start + CLASS_BATCH, len(class_ids)) - 1]
+        to_add = session.execute(added.where(SyncMember.class_id.between(first, last))).all()
+        _log_members(ctx, to_add, added=True)
+        # Only the added ones, read above for the log: not an INSERT … SELECT of every sent
+        # membership ON CONFLICT DO NOTHING (510,000 key checks at 100,000 students), nor an
+        # anti-join against the table being filled (PostgreSQL plans it, on a first sync, as
+        # a nested loop rescanning the rows the statement adds: quadratic).
         bulk_insert(
             session,
             table_of(Membership),
             ["class_id", "person_id", "role", "org_id", "source", "created_at"],
-            (
-                (c, p, role, ctx.org.id, "sis", now)
-                for c, p, role in to_add[start : start + INSERT_BATCH]
-            ),
+            ((c, p, role, ctx.org.id, "sis", now) for c, p, role in to_add),
         )
     session.execute(
         update(Membership)
