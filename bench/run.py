@@ -141,12 +141,14 @@ def rollbook(env: dict[str, str], *args: str) -> tuple[Measure, dict[str, object
     return measure, report
 
 
-def figures(url: str, day1: Path, day2: Path) -> dict[str, Measure]:
-    """The four sync figures of quality.md, in one fresh database."""
+def figures(url: str, day1: Path, day2: Path, *, first_only: bool = False) -> dict[str, Measure]:
+    """The four sync figures of quality.md, in one fresh database (or the first alone)."""
     env = {**os.environ, "ROLLBOOK_DATABASE_URL": url}
     rollbook(env, "org", "create", "bench", "--name", "Benchmark District", "--threshold", "100")
     found: dict[str, Measure] = {}
     found["first sync"], _ = rollbook(env, "sync", "bench", str(day1), "--json")
+    if first_only:
+        return found
     found["same snapshot again"], report = rollbook(env, "sync", "bench", str(day1), "--json")
     _assert_unchanged(report)
     found["1% changed: dry run"], _ = rollbook(
@@ -165,21 +167,23 @@ def _assert_unchanged(report: dict[str, object]) -> None:
             raise RuntimeError(f"the same snapshot again changed {kind}: {changed}")
 
 
-def bench_one(backend: str, students: int, out: Path, pg_base: str) -> Result:
+def bench_one(
+    backend: str, students: int, out: Path, pg_base: str, *, first_only: bool = False
+) -> Result:
     day1, day2 = generate(out, students)
     work = out / f"n{students}" / backend
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     if backend == "sqlite":
         floor = floor_sqlite(day1, work)
-        found = figures(f"sqlite:///{work / 'rollbook.db'}", day1, day2)
+        found = figures(f"sqlite:///{work / 'rollbook.db'}", day1, day2, first_only=first_only)
         shutil.rmtree(work, ignore_errors=True)
         return Result(backend, students, floor, found)
     floor = floor_postgres(day1, pg_base)
     name = f"rollbook_bench_{uuid.uuid4().hex[:8]}"
     url = _pg_database(pg_base, name)
     try:
-        found = figures(url, day1, day2)
+        found = figures(url, day1, day2, first_only=first_only)
     finally:
         _pg_drop(pg_base, name)
     return Result(backend, students, floor, found)
@@ -197,6 +201,8 @@ def table(results: list[Result]) -> str:
             f"{r.floor.peak_mib:.0f} |"
         )
         for name in FIGURES:
+            if name not in r.figures:
+                continue
             m = r.figures[name]
             ratio = m.seconds / r.floor.seconds if r.floor.seconds else float("nan")
             lines.append(
@@ -230,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     parser.add_argument(
         "--postgres", default=os.environ.get("ROLLBOOK_TEST_POSTGRES_URL", DEFAULT_PG)
     )
+    parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="measure the floor and the first sync only (its time and memory peak)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.large:
@@ -238,7 +249,9 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     for students in sizes:
         for backend in args.backends.split(","):
             print(f"… {backend}, {students:,} students", file=sys.stderr, flush=True)
-            results.append(bench_one(backend, students, args.out, args.postgres))
+            results.append(
+                bench_one(backend, students, args.out, args.postgres, first_only=args.first_only)
+            )
     print(f"\n{time.strftime('%Y-%m-%d')}, {machine()}\n")
     print(table(results))
     return results
