@@ -7,10 +7,9 @@ are settled first in one join (`sync/settle.py`); the rest are compared field by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal, select, union, update
+from sqlalchemy import and_, bindparam, func, literal, select, union, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import fields_of, mask_of
@@ -23,7 +22,7 @@ from rollbook.sync.context import RunContext
 from rollbook.sync.fingerprint import entity_print
 from rollbook.sync.incoming import Incoming, Skip, class_from
 from rollbook.sync.reconcile import reconcile
-from rollbook.sync.settle import salt_of, settled_classes
+from rollbook.sync.settle import salt_of, settled_classes, unsettled
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
@@ -41,34 +40,6 @@ REFRESH_EVERY = 20
 CLASS_KEYS: dict[Key, str] = {"external_id": "external_id", "alt_external_id": "alt_external_id"}
 _C = table_of(Class)
 _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
-
-
-def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
-    """The staged classes not settled yet, in file order (a sourcedId is never staged twice).
-
-    Their lines are listed once, right after settling: an anti-join then, against keys
-    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
-    planned as a scan of every key per row.
-    """
-    settled = exists().where(
-        SyncKey.run_id == ctx.run_id,
-        SyncKey.kind == "class",
-        SyncKey.sourced_id == StageClass.sourced_id,
-    )
-    lines = ctx.session.scalars(
-        select(StageClass.line)
-        .where(StageClass.run_id == ctx.run_id, ~settled)
-        .order_by(StageClass.line)
-    ).all()
-    for start in range(0, len(lines), CHUNK):
-        rows = ctx.session.execute(
-            select(table_of(StageClass))
-            .where(
-                StageClass.run_id == ctx.run_id, StageClass.line.in_(lines[start : start + CHUNK])
-            )
-            .order_by(StageClass.line)
-        ).all()
-        yield list(rows)
 
 
 class ClassesStep:
@@ -123,7 +94,7 @@ class ClassesStep:
             or 0
         )
         self._settle()
-        for number, chunk in enumerate(_staged(ctx), start=1):
+        for number, chunk in enumerate(unsettled(ctx, StageClass, "class", CHUNK), start=1):
             self._chunk(chunk)
             if number % REFRESH_EVERY == 0:
                 # The table grows as the run creates entities: keep PostgreSQL's estimates

@@ -12,10 +12,10 @@ else goes field by field through `sync/reconcile.py` (`sync/people_updates.py`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import mask_of
@@ -35,7 +35,7 @@ from rollbook.sync.people_updates import (
     reprint,
     settings_edited_by_hand,
 )
-from rollbook.sync.settle import salt_of, settled_people
+from rollbook.sync.settle import salt_of, settled_people, unsettled
 from rollbook.sync.writes import (
     KeyWriter,
     analyze,
@@ -55,32 +55,6 @@ PERSON_KEYS: dict[Key, str] = {
     "alt_external_id": "alt_external_id",
 }
 _P = table_of(Person)
-
-
-def _staged(ctx: RunContext) -> Iterator[list[Row[Any]]]:
-    """The staged users not settled yet, in file order (a sourcedId is never staged twice).
-
-    Their lines are listed once, right after settling: an anti-join then, against keys
-    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
-    planned as a scan of every key per row.
-    """
-    settled = exists().where(
-        SyncKey.run_id == ctx.run_id,
-        SyncKey.kind == "person",
-        SyncKey.sourced_id == StageUser.sourced_id,
-    )
-    lines = ctx.session.scalars(
-        select(StageUser.line)
-        .where(StageUser.run_id == ctx.run_id, ~settled)
-        .order_by(StageUser.line)
-    ).all()
-    for start in range(0, len(lines), CHUNK):
-        rows = ctx.session.execute(
-            select(table_of(StageUser))
-            .where(StageUser.run_id == ctx.run_id, StageUser.line.in_(lines[start : start + CHUNK]))
-            .order_by(StageUser.line)
-        ).all()
-        yield list(rows)
 
 
 def _roles(
@@ -230,7 +204,7 @@ class PeopleStep:
         for kind in ("student", "educator"):
             ctx.active_before[kind] = self._active(kind)
         self._settle()
-        for number, chunk in enumerate(_staged(ctx), start=1):
+        for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
             self._chunk(chunk)
             if number % REFRESH_EVERY == 0:
                 # The table grows as the run creates entities: keep PostgreSQL's estimates

@@ -20,13 +20,15 @@ full path, which the tests compare side by side.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 
 from rollbook.store.models import Class, Person, ProductSetting, table_of
-from rollbook.store.sync_tables import StageClass, StageRole, StageUser
+from rollbook.store.sync_tables import StageClass, StageRole, StageUser, SyncKey
 from rollbook.sync.context import RunContext
 from rollbook.sync.fingerprint import row_salt
 
@@ -141,3 +143,29 @@ def settled_classes(ctx: RunContext, salt: str) -> list[Any]:
         )
     )
     return list(ctx.session.execute(query).all())
+
+
+def unsettled(
+    ctx: RunContext, model: type[StageUser] | type[StageClass], kind: str, chunk: int
+) -> Iterator[list[Row[Any]]]:
+    """The staged records of `model` not settled yet, in file order (a sourcedId is never
+    staged twice), `chunk` at a time.
+
+    Their lines are listed once, right after settling: an anti-join then, against keys
+    PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
+    planned as a scan of every key per row.
+    """
+    settled = exists().where(
+        SyncKey.run_id == ctx.run_id, SyncKey.kind == kind, SyncKey.sourced_id == model.sourced_id
+    )
+    lines = ctx.session.scalars(
+        select(model.line).where(model.run_id == ctx.run_id, ~settled).order_by(model.line)
+    ).all()
+    table = table_of(model)
+    for start in range(0, len(lines), chunk):
+        rows = ctx.session.execute(
+            select(table)
+            .where(table.c.run_id == ctx.run_id, table.c.line.in_(lines[start : start + chunk]))
+            .order_by(table.c.line)
+        ).all()
+        yield list(rows)
