@@ -42,6 +42,10 @@ _C = table_of(Class)
 _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
 
 
+# The school id is logged as text, like every id the API shows.
+_SHOWN = {"school_id": str}
+
+
 class ClassesStep:
     """The classes part of one run."""
 
@@ -263,23 +267,7 @@ class ClassesStep:
             ctx.bump("class", "updated" if done.changes else "unchanged")
         if status is not None and status.new == "inactive" and row.status == "active":
             ctx.deactivating["class"] = ctx.deactivating.get("class", 0) + 1
-        for change in done.changes:
-            action = "updated"
-            if change.field == "status":
-                action = "reactivated" if change.new == "active" else "deactivated"
-            old, new = change.old, change.new
-            if change.field == "school_id":
-                old, new = str(old), str(new)
-            ctx.log.add(
-                "class",
-                row.id,
-                action,
-                ref=record.sourced_id,
-                field_name=change.field,
-                old=old,
-                new=new,
-                overwritten=change.overwritten,
-            )
+        ctx.log.field_changes("class", row.id, done.changes, ref=record.sourced_id, shown=_SHOWN)
 
     def _protect_skipped(self) -> None:
         """R22: the class of a record skipped for an input error is not deactivated."""

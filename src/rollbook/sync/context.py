@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.models import Change, Org, table_of, utcnow
+
+if TYPE_CHECKING:
+    from rollbook.sync.reconcile import FieldChange
 
 PLURAL = {"student": "students", "educator": "educators", "class": "classes"}
 ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", "unchanged")
@@ -118,6 +121,35 @@ class ChangeLog:
                 yield pickle.load(self._spool)  # noqa: S301 - our own spool file
             except EOFError:
                 return
+
+    def field_changes(
+        self,
+        entity_kind: str,
+        entity_id: int,
+        changes: Iterable[FieldChange],
+        *,
+        ref: str | None,
+        shown: Mapping[str, Callable[[Any], Any]],
+    ) -> None:
+        """One entry per changed field of an entity: `updated`, or `reactivated` or
+        `deactivated` for its status; `shown` turns a field's values into their logged form
+        (rollbook's ids as text)."""
+        for change in changes:
+            action = "updated"
+            if change.field == "status":
+                action = "reactivated" if change.new == "active" else "deactivated"
+            show = shown.get(change.field)
+            old, new = (show(change.old), show(change.new)) if show else (change.old, change.new)
+            self.add(
+                entity_kind,
+                entity_id,
+                action,
+                ref=ref,
+                field_name=change.field,
+                old=old,
+                new=new,
+                overwritten=change.overwritten,
+            )
 
     def write_preview(self, session: Session) -> None:
         """After the rollback: store the spooled changes as the run's preview."""

@@ -73,6 +73,10 @@ def derived(values: dict[str, Any]) -> dict[str, str]:
     )
 
 
+# School ids are logged as text, like every id the API shows.
+_SHOWN = {"school_ids": lambda ids: [str(s) for s in ids or []]}
+
+
 class PersonUpdater:
     """Matched people whose fields must be compared: load, reconcile, write, record."""
 
@@ -180,23 +184,7 @@ class PersonUpdater:
             ctx.bump(kind, "unchanged")
         if status_change and status_change.new == "inactive" and person.status == "active":
             ctx.deactivating[kind] = ctx.deactivating.get(kind, 0) + 1
-        for change in done.changes:
-            action = "updated"
-            if change.field == "status":
-                action = "reactivated" if change.new == "active" else "deactivated"
-            old, new = change.old, change.new
-            if change.field == "school_ids":
-                old, new = [str(s) for s in old or []], [str(s) for s in new or []]
-            ctx.log.add(
-                kind,
-                person.id,
-                action,
-                ref=ref,
-                field_name=change.field,
-                old=old,
-                new=new,
-                overwritten=change.overwritten,
-            )
+        ctx.log.field_changes(kind, person.id, done.changes, ref=ref, shown=_SHOWN)
         for name in done.claimed:
             ctx.log.add(kind, person.id, "source_claimed", ref=ref, field_name=name)
         for s in done.settings:
