@@ -455,6 +455,39 @@ class Syncs(threading.Thread):
 # The clients --------------------------------------------------------------------------------
 
 
+def request_of(
+    kind: str, rng: random.Random, base: str, district: Target, name: str
+) -> tuple[str, str, dict[str, Any]]:
+    """One request of the mix: method, address and httpx arguments (an edit writes `name`)."""
+    api = f"{base}/api/v1/orgs/{district.slug}"
+    student = rng.choice(district.students)
+    klass = rng.choice(district.classes)
+    requests: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "list/search students": (
+            "GET",
+            f"{api}/students",
+            {"params": {"q": rng.choice(district.prefixes), "limit": 50}},
+        ),
+        "read a student": ("GET", f"{api}/students/{student}", {}),
+        "edit a student": (
+            "PATCH",
+            f"{api}/students/{student}",
+            {"json": {"preferred_first_name": name}},
+        ),
+        "class page (web)": (
+            "GET",
+            f"{base}/orgs/{district.slug}/classes/{klass}/students",
+            {},
+        ),
+        "class's students": (
+            "GET",
+            f"{api}/classes/{klass}/students",
+            {"params": {"limit": 50}},
+        ),
+    }
+    return requests[kind]
+
+
 async def _client(
     number: int,
     base: str,
@@ -467,7 +500,6 @@ async def _client(
 ) -> None:
     rng = random.Random(number)
     token = district.tokens[number % len(district.tokens)]
-    api = f"{base}/api/v1/orgs/{district.slug}"
     kinds, weights = list(MIX), list(MIX.values())
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(
@@ -480,31 +512,7 @@ async def _client(
         while time.monotonic() < until:
             count += 1
             kind = rng.choices(kinds, weights)[0]
-            student = rng.choice(district.students)
-            klass = rng.choice(district.classes)
-            request: tuple[str, str, dict[str, Any]] = {
-                "list/search students": (
-                    "GET",
-                    f"{api}/students",
-                    {"params": {"q": rng.choice(district.prefixes), "limit": 50}},
-                ),
-                "read a student": ("GET", f"{api}/students/{student}", {}),
-                "edit a student": (
-                    "PATCH",
-                    f"{api}/students/{student}",
-                    {"json": {"preferred_first_name": f"Load{number}x{count}"}},
-                ),
-                "class page (web)": (
-                    "GET",
-                    f"{base}/orgs/{district.slug}/classes/{klass}/students",
-                    {},
-                ),
-                "class's students": (
-                    "GET",
-                    f"{api}/classes/{klass}/students",
-                    {"params": {"limit": 50}},
-                ),
-            }[kind]
+            request = request_of(kind, rng, base, district, f"Load{number}x{count}")
             during = syncing.is_set()
             started = time.perf_counter()
             try:

@@ -71,50 +71,36 @@ async def request_times(
 ) -> dict[str, float]:
     _no_thread_pool()
     app = create_app(Settings(database_url=url), db=Database.connect(url))
-    api = f"/api/v1/orgs/{target.slug}"
-    headers = {"Authorization": f"Bearer {target.tokens[0]}"}
     rng = random.Random(1)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-            "read a student": lambda: client.get(
-                f"{api}/students/{rng.choice(target.students)}", headers=headers
-            ),
-            "list/search students": lambda: client.get(
-                f"{api}/students",
-                params={"q": rng.choice(target.prefixes), "limit": 50},
-                headers=headers,
-            ),
-            "edit a student": lambda: client.patch(
-                f"{api}/students/{rng.choice(target.students)}",
-                json={"preferred_first_name": f"Bench{rng.randrange(10**6)}"},
-                headers=headers,
-            ),
-            "class page (web)": lambda: client.get(
-                f"/orgs/{target.slug}/classes/{rng.choice(target.classes)}/students",
-                cookies={"rollbook_session": target.tokens[0]},
-            ),
-            "class's students": lambda: client.get(
-                f"{api}/classes/{rng.choice(target.classes)}/students",
-                params={"limit": 50},
-                headers=headers,
-            ),
-        }
+    token = target.tokens[0]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {token}"},
+        cookies={"rollbook_session": token},
+    ) as client:
+
+        def send(kind: str) -> Awaitable[httpx.Response]:
+            method, address, arguments = load.request_of(
+                kind, rng, "", target, f"Bench{rng.randrange(10**6)}"
+            )
+            return client.request(method, address, **arguments)
+
         took = {}
-        for kind, send in kinds.items():
+        for kind in load.MIX:
             for _ in range(10):  # warm up, and check that the kind answers
-                answer = await send()
+                answer = await send(kind)
                 if answer.status_code != 200:
                     raise RuntimeError(f"{kind}: {answer.status_code} {answer.text[:200]}")
             started = time.perf_counter()
             for _ in range(count):
-                await send()
+                await send(kind)
             took[kind] = (time.perf_counter() - started) / count
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(count):
-                await kinds[profile]()
+                await send(profile)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     return took
