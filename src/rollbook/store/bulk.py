@@ -8,11 +8,13 @@ to the driver in one call per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 def _processors(
@@ -66,3 +68,10 @@ def bulk_insert_dicts(session: Session, table: Table, rows: Sequence[dict[str, A
         return 0
     columns = list(rows[0])
     return bulk_insert(session, table, columns, ([row[c] for c in columns] for row in rows))
+
+
+def parts(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` `size` at a time: lists for `IN (...)` that stay far from PostgreSQL's 65,535
+    parameters per statement, and batches of bounded memory."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

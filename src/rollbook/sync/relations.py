@@ -7,14 +7,14 @@ per class and written, each in a few statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from rollbook.store.bulk import bulk_insert
+from rollbook.store.bulk import bulk_insert, parts
 from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
 from rollbook.store.sync_tables import (
     StageClassResource,
@@ -251,16 +251,10 @@ def _unresolved_enrollments(ctx: RunContext) -> None:
 IN_LIST = 5000
 
 
-def _parts(ids: Iterable[int]) -> Iterator[list[int]]:
-    listed = list(ids)
-    for start in range(0, len(listed), IN_LIST):
-        yield listed[start : start + IN_LIST]
-
-
 def _refs(ctx: RunContext, class_ids: set[int]) -> dict[int, str | None]:
     """The SIS ids of classes, for the change log."""
     refs: dict[int, str | None] = {}
-    for part in _parts(class_ids):
+    for part in parts(list(class_ids), IN_LIST):
         query = select(Class.id, Class.external_id).where(Class.id.in_(part))
         refs.update((class_id, ref) for class_id, ref in ctx.session.execute(query))
     return refs
@@ -270,7 +264,7 @@ def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
     if not rows:
         return
     names: dict[int, tuple[str, str | None]] = {}
-    for part in _parts({r[1] for r in rows}):
+    for part in parts(list({r[1] for r in rows}), IN_LIST):
         for pid, first, last, ref in ctx.session.execute(
             select(Person.id, Person.first_name, Person.last_name, Person.external_id).where(
                 Person.id.in_(part)

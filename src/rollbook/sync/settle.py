@@ -27,6 +27,7 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 
+from rollbook.store.bulk import parts
 from rollbook.store.models import Class, Person, ProductSetting, table_of
 from rollbook.store.sync_tables import StageClass, StageRole, StageUser, SyncKey
 from rollbook.sync.context import RunContext
@@ -162,10 +163,10 @@ def unsettled(
         select(model.line).where(model.run_id == ctx.run_id, ~settled).order_by(model.line)
     ).all()
     table = table_of(model)
-    for start in range(0, len(lines), chunk):
+    for part in parts(lines, chunk):
         rows = ctx.session.execute(
             select(table)
-            .where(table.c.run_id == ctx.run_id, table.c.line.in_(lines[start : start + chunk]))
+            .where(table.c.run_id == ctx.run_id, table.c.line.in_(part))
             .order_by(table.c.line)
         ).all()
         yield list(rows)

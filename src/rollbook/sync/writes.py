@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, Table, insert, select, text, union, update
 from sqlalchemy.orm import Session
 
-from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.bulk import bulk_insert_dicts, parts
 from rollbook.store.models import table_of, utcnow
 from rollbook.store.sync_tables import StageSkipped, SyncConflict, SyncIssue, SyncKey
 from rollbook.sync.context import RunContext
@@ -42,8 +42,7 @@ def ids_of_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> li
     bulk_insert_dicts(session, table, rows)
     found: dict[str, int] = {}
     refs = [row["external_id"] for row in rows]
-    for start in range(0, len(refs), CHUNK):
-        part = refs[start : start + CHUNK]
+    for part in parts(refs, CHUNK):
         query = select(table.c.external_id, table.c.id).where(
             table.c.org_id == rows[0]["org_id"],
             table.c.origin == "sis",
@@ -183,8 +182,7 @@ def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any
             ~seen.exists(),
         )
     ).all()
-    for start in range(0, len(gone), CHUNK):
-        part = gone[start : start + CHUNK]
+    for part in parts(gone, CHUNK):
         ctx.session.execute(
             update(table)
             .where(table.c.id.in_([row[0] for row in part]))
