@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from tests.factories import Account, Roster
 from tests.integration.helpers import (
@@ -78,3 +80,55 @@ def test_version_does_not_move_when_nothing_changes(roster: Roster) -> None:
     path = f"students/{student['id']}"
     same = admin.api.patch(path, json={"first_name": student["first_name"]})
     assert same.headers["ETag"] == '"1"'
+
+
+class _MoveVersionOnce:
+    """Another writer (a sync) commits between the edit's read and its write: the first
+    flush that updates the entity finds the version already moved."""
+
+    def __init__(self, table: str, entity_id: int) -> None:
+        self.table, self.entity_id, self.fired = table, entity_id, 0
+
+    def __call__(self, session: Session, _context: object, _instances: object) -> None:
+        if self.fired or not any(getattr(o, "id", None) == self.entity_id for o in session.dirty):
+            return
+        self.fired += 1
+        session.connection().execute(
+            text(f"UPDATE {self.table} SET version = version + 1 WHERE id = :id"),
+            {"id": self.entity_id},
+        )
+
+
+@pytest.mark.parametrize("plural", KINDS)
+def test_edit_without_if_match_is_applied_when_the_version_moved_meanwhile(
+    roster: Roster, plural: str
+) -> None:
+    admin, entity = _entity(roster, plural)
+    path = f"{plural}/{entity['id']}"
+    mover = _MoveVersionOnce("classes" if plural == "classes" else "people", int(entity["id"]))
+    event.listen(Session, "before_flush", mover)
+    try:
+        edited = admin.api.patch(path, json={"notes": "kept"})
+    finally:
+        event.remove(Session, "before_flush", mover)
+    assert mover.fired == 1
+    assert edited.status_code == 200, edited.text
+    assert admin.api.ok("GET", path)["notes"] == "kept"
+
+
+@pytest.mark.parametrize("plural", KINDS)
+def test_edit_with_if_match_is_refused_when_the_version_moved_meanwhile(
+    roster: Roster, plural: str
+) -> None:
+    admin, entity = _entity(roster, plural)
+    path = f"{plural}/{entity['id']}"
+    before = snapshot(admin.api, path)
+    mover = _MoveVersionOnce("classes" if plural == "classes" else "people", int(entity["id"]))
+    event.listen(Session, "before_flush", mover)
+    try:
+        response = admin.api.patch(path, json={"notes": "lost"}, headers={"If-Match": '"1"'})
+    finally:
+        event.remove(Session, "before_flush", mover)
+    assert mover.fired == 1
+    error_of(response, 412, "version_conflict")
+    assert snapshot(admin.api, path) == before

@@ -12,7 +12,13 @@ from rollbook.domain.errors import EntitySynced, NotFound, ValidationFailed, Ver
 from rollbook.domain.fields import fields_of, mask_of
 from rollbook.domain.permissions import Actor, in_scope, may_assign_schools, require
 from rollbook.domain.values import name_key
-from rollbook.services.common import check_filters, flush_versioned, parse_id, school_filter
+from rollbook.services.common import (
+    check_filters,
+    flush_versioned,
+    parse_id,
+    school_filter,
+    unless_moved,
+)
 from rollbook.services.history import Recorder
 from rollbook.store import classes as store
 from rollbook.store import orgs as org_store
@@ -111,6 +117,23 @@ def update(
     if_match: int | None = None,
 ) -> Class:
     """A partial edit by hand; every Details field of a `sis` class is locked (R13)."""
+    return unless_moved(
+        if_match,
+        lambda: _update(
+            session, actor=actor, org=org, class_id=class_id, data=data, if_match=if_match
+        ),
+    )
+
+
+def _update(
+    session: Session,
+    *,
+    actor: Actor,
+    org: Org,
+    class_id: str,
+    data: Mapping[str, Any],
+    if_match: int | None,
+) -> Class:
     klass = load(session, actor=actor, org=org, class_id=class_id)
     require(actor, "classes.write")
     if if_match is not None and if_match != klass.version:

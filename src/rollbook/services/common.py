@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,6 +15,7 @@ from rollbook.store import orgs as org_store
 from rollbook.store.models import Org
 
 STATUSES = ("active", "inactive", "all")
+T = TypeVar("T")
 
 
 def parse_id(raw: str, what: str) -> int:
@@ -50,3 +54,15 @@ def flush_versioned(session: Session, *, username: str | None = None) -> None:
         if username is not None and "username" in str(error.orig):
             raise UsernameTaken(username) from None
         raise
+
+
+def unless_moved(if_match: int | None, edit: Callable[[], T]) -> T:
+    """Run an edit; without `If-Match` it is meant for the current version, so when another
+    writer (a sync) moved the version between reading and writing it is read and applied once
+    more instead of answering 412. With `If-Match` the caller's version decides (412)."""
+    if if_match is not None:
+        return edit()
+    try:
+        return edit()
+    except VersionConflict:
+        return edit()

@@ -27,7 +27,13 @@ from rollbook.domain.permissions import (
     require,
 )
 from rollbook.domain.values import person_keys, username_key
-from rollbook.services.common import check_filters, flush_versioned, parse_id, school_filter
+from rollbook.services.common import (
+    check_filters,
+    flush_versioned,
+    parse_id,
+    school_filter,
+    unless_moved,
+)
 from rollbook.services.history import Recorder
 from rollbook.store import orgs as org_store
 from rollbook.store import people as store
@@ -183,6 +189,30 @@ def update(
     if_match: int | None = None,
 ) -> tuple[Loaded, list[dict[str, str]]]:
     """A partial edit by hand; returns the person and the R11 warnings of the edit."""
+    return unless_moved(
+        if_match,
+        lambda: _update(
+            session,
+            actor=actor,
+            org=org,
+            kind=kind,
+            person_id=person_id,
+            data=data,
+            if_match=if_match,
+        ),
+    )
+
+
+def _update(
+    session: Session,
+    *,
+    actor: Actor,
+    org: Org,
+    kind: PersonKind,
+    person_id: str,
+    data: Mapping[str, Any],
+    if_match: int | None,
+) -> tuple[Loaded, list[dict[str, str]]]:
     loaded = load(session, actor=actor, org=org, kind=kind, person_id=person_id)
     require(actor, WRITE_ACTION[kind])
     person = loaded.person
