@@ -53,7 +53,9 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
     app.state.write_gate = deps.WriteGate() if is_sqlite(app.state.db.engine) else None
     engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
-    app.state.sync_worker = SyncWorker(engine, Path(config.upload_dir))
+    app.state.sync_worker = SyncWorker(
+        engine, Path(config.upload_dir), catalogue=config.catalogue, process=config.sync_process
+    )
     errors.install(app, security_headers=SECURITY_HEADERS)
     for router in (
         auth.router,

@@ -26,5 +26,7 @@ class Settings(BaseSettings):
     upload_dir: str = str(Path(tempfile.gettempdir()) / "rollbook-uploads")
     # Sign-in attempts allowed per account and address within a minute.
     sign_in_attempts_per_minute: int = 10
+    # Uploaded syncs run in a child process at a lower CPU priority (false: a thread).
+    sync_process: bool = True
     # PostgreSQL connection pool.
     pool_size: int = 10

@@ -35,6 +35,7 @@ from rollbook.config import Settings
 from rollbook.store.db import Database
 from rollbook.store.models import Change
 from rollbook.store.sync_tables import SyncRun
+from rollbook.sync.worker import SyncWorker
 from rollbook.web.session import CSRF_HEADER, SESSION_COOKIE
 from tests.factories import Roster, unique
 from tests.web.conftest import CSRF_INPUT, browser, wait_for_run
@@ -534,8 +535,13 @@ def test_the_api_token_endpoint_limits_sign_in_attempts(
 
 
 def test_no_password_token_or_key_reaches_the_logs(
-    roster: Roster, db: Database, caplog: pytest.LogCaptureFixture
+    roster: Roster, db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The sync runs in a thread here, so that its log is captured with the rest (in a child
+    # process its log goes to the server's standard error, written by the same code).
+    worker = roster.client.app.state.sync_worker  # type: ignore[attr-defined]
+    threaded = SyncWorker(worker.engine, worker.upload_dir, process=False)
+    monkeypatch.setattr(roster.client.app.state, "sync_worker", threaded)  # type: ignore[attr-defined]
     caplog.set_level(logging.DEBUG)
     # SQLAlchemy keeps its loggers at WARNING unless asked: statements and their
     # parameters too, so that what reaches the database is checked as well.

@@ -157,6 +157,17 @@ def recover(db: Database) -> int:
     return fixed
 
 
+def abandon(db: Database, run_id: int, message: str) -> None:
+    """A run whose process is known to be gone: failed unless it ended, its lock dropped."""
+    with db.writing() as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            return
+        if run.status not in FINAL | {"needs_approval"}:
+            _fail_run(session, run, message)
+        unlock(session, org_id=run.org_id, run_id=run_id)
+
+
 def create_run(session: Session, *, org: Org, actor: Actor, source: str, dry_run: bool) -> SyncRun:
     """A new run, queued."""
     run = SyncRun(

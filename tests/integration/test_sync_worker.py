@@ -1,0 +1,71 @@
+"""Uploaded runs execute in a child process of their own (sync/worker.py); one whose child
+is killed ends `failed` with its lock released, and the next run gets a new child (R18)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from rollbook.generate import District, write_district
+from rollbook.store.db import Database
+from rollbook.store.sync_tables import SyncLock, SyncRun
+from tests.factories import Roster
+from tests.integration.syncing import upload, wait_for
+
+
+def _district_zip(tmp_path: Path, students: int) -> Path:
+    folder = tmp_path / "district"
+    write_district(folder, District(students=students))
+    path = tmp_path / "district.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for file in folder.iterdir():
+            archive.write(file, file.name)
+    return path
+
+
+def _holder_while_running(db: Database, run_id: int, timeout: float = 60) -> str:
+    """The lock's holder (`host:pid`) once the run holds it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session(write=False) as session:
+            holder = session.scalar(select(SyncLock.holder).where(SyncLock.run_id == run_id))
+        if holder is not None:
+            return holder
+        time.sleep(0.005)
+    raise AssertionError(f"run {run_id} never took its organization's lock")
+
+
+def test_an_uploaded_run_executes_in_a_child_process(roster: Roster, tmp_path: Path) -> None:
+    api = roster.district_admin().api
+    queued = upload(api, _district_zip(tmp_path, 300))
+    holder = _holder_while_running(roster.db, int(queued["id"]))
+    host, _, pid = holder.rpartition(":")
+    assert host == socket.gethostname()
+    assert int(pid) != os.getpid(), "the run executed in the server's own process"
+    assert wait_for(api, queued["id"])["status"] == "applied"
+
+
+def test_r18_a_killed_child_fails_its_run_and_the_next_run_gets_a_new_one(
+    roster: Roster, tmp_path: Path
+) -> None:
+    api = roster.district_admin().api
+    path = _district_zip(tmp_path, 3000)
+    queued = upload(api, path)
+    run_id = int(queued["id"])
+    holder = _holder_while_running(roster.db, run_id)
+    os.kill(int(holder.rpartition(":")[2]), signal.SIGKILL)
+    ended = wait_for(api, queued["id"])
+    assert ended["status"] == "failed", ended
+    assert "stopped" in ended["message"]
+    with roster.db.session(write=False) as session:
+        assert session.scalar(select(SyncLock).where(SyncLock.org_id == roster.org.id)) is None
+        assert session.get(SyncRun, run_id).status == "failed"  # type: ignore[union-attr]
+    again = wait_for(api, upload(api, path)["id"])
+    assert again["status"] == "applied", again
+    assert again["counts"]["students"]["created"] == 3000
