@@ -534,14 +534,24 @@ def test_the_api_token_endpoint_limits_sign_in_attempts(
     assert attempt(other.username, PASSWORD).status_code == 200
 
 
+@pytest.fixture
+def threaded_sync(roster: Roster) -> Iterator[None]:
+    """Syncs run in a thread of the server for one test, so that their log is captured with
+    the rest (in a child process their log goes to the server's standard error)."""
+    state = roster.client.app.state  # type: ignore[attr-defined]
+    worker: SyncWorker = state.sync_worker
+    state.sync_worker = SyncWorker(worker.engine, worker.upload_dir, process=False)
+    try:
+        yield
+    finally:
+        state.sync_worker.shutdown()
+        state.sync_worker = worker
+
+
+@pytest.mark.usefixtures("threaded_sync")
 def test_no_password_token_or_key_reaches_the_logs(
-    roster: Roster, db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    roster: Roster, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The sync runs in a thread here, so that its log is captured with the rest (in a child
-    # process its log goes to the server's standard error, written by the same code).
-    worker = roster.client.app.state.sync_worker  # type: ignore[attr-defined]
-    threaded = SyncWorker(worker.engine, worker.upload_dir, process=False)
-    monkeypatch.setattr(roster.client.app.state, "sync_worker", threaded)  # type: ignore[attr-defined]
     caplog.set_level(logging.DEBUG)
     # SQLAlchemy keeps its loggers at WARNING unless asked: statements and their
     # parameters too, so that what reaches the database is checked as well.

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from rollbook.api import schemas
 from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, guard, parse_if_match
-from rollbook.api.people import IfMatch, entity_response
+from rollbook.api.people import IfMatch, entity_response, page_response
 from rollbook.services import classes, history, memberships, products
 from rollbook.services.memberships import MemberRole
 from rollbook.services.views import class_view, person_view
@@ -31,7 +31,7 @@ def list_classes(
     kind: str | None = None,
     limit: Limit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     found = classes.list_classes(
         ctx.session,
         actor=ctx.actor,
@@ -44,7 +44,7 @@ def list_classes(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": [class_view(c) for c in found.items], "next_cursor": found.next_cursor}
+    return page_response([class_view(c) for c in found.items], found.next_cursor)
 
 
 @router.post(
@@ -97,7 +97,7 @@ def _members_routes(role: MemberRole, plural: str, page: type[Any], out: type[An
     @router.get(f"/{{class_id}}/{plural}", response_model=page, operation_id=f"class_{plural}")
     def list_members(
         ctx: ReadCtx, class_id: str, limit: Limit = None, cursor: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         found = memberships.list_members(
             ctx.session,
             actor=ctx.actor,
@@ -109,7 +109,7 @@ def _members_routes(role: MemberRole, plural: str, page: type[Any], out: type[An
         )
         schools = people_store.school_ids_of(ctx.session, [p.id for p in found.items])
         items = [person_view(p, schools.get(p.id, [])) for p in found.items]
-        return {"items": items, "next_cursor": found.next_cursor}
+        return page_response(items, found.next_cursor)
 
     @router.put(
         f"/{{class_id}}/{plural}/{{person_id}}",

@@ -22,8 +22,11 @@ from rollbook.services import orgs as org_service
 from rollbook.store.db import WRITE_WAIT_SECONDS, Database
 from rollbook.store.models import Org
 
+# The dependencies that only read the request or the application are `async def`: FastAPI
+# runs a plain `def` dependency in its thread pool, a hand-over that cost more than the work.
 
-def refuse_nul(request: Request) -> None:
+
+async def refuse_nul(request: Request) -> None:
     """No address or query parameter holds a NUL character: PostgreSQL text cannot.
 
     Runs before every other dependency of an API route, so no query ever sees one.
@@ -41,12 +44,12 @@ def database(request: Request) -> Database:
     return db
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     found: Settings = request.app.state.settings
     return found
 
 
-def catalogue(request: Request) -> Catalogue:
+async def catalogue(request: Request) -> Catalogue:
     found: Catalogue = request.app.state.catalogue
     return found
 
