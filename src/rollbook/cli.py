@@ -47,11 +47,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_database(pool_size: int = 2) -> Database:
+def open_database(pool_size: int = 2, cache_mib: int | None = None) -> Database:
     """The configured database, with its schema brought up to date (every command does this)."""
     settings = Settings()
     try:
-        db = Database.connect(settings.database_url, pool_size=pool_size)
+        db = Database.connect(settings.database_url, pool_size=pool_size, cache_mib=cache_mib)
         db.migrate()
     except Exception as error:
         fail(f"cannot open the database {settings.database_url!r}: {error}")

@@ -16,7 +16,7 @@ from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.domain.errors import RollbookError
 from rollbook.services import orgs, syncs
-from rollbook.store.db import Database
+from rollbook.store.db import SYNC_CACHE_MIB, Database
 from rollbook.store.sync_tables import SyncRun
 from rollbook.sync.context import ENTITY_COUNTS
 from rollbook.sync.engine import Engine, RunBusy, claim, recover
@@ -93,7 +93,7 @@ def sync_command(
 
     Exit status: 0 applied or previewed, 3 needs approval, 2 rejected, 1 failed.
     """
-    db = open_database()
+    db = open_database(cache_mib=SYNC_CACHE_MIB)
     try:
         with db.writing() as session:
             found = orgs.find(session, slug=org)
@@ -173,7 +173,7 @@ def runs_command(org: Annotated[str, typer.Argument(help="The organization's slu
 
 
 def _decide(org: str, run: str, *, approve: bool) -> None:
-    db = open_database()
+    db = open_database(cache_mib=SYNC_CACHE_MIB)
     recover(db)
     try:
         with db.session(write=False) as session:

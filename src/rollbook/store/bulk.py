@@ -8,7 +8,7 @@ to the driver in one call per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
@@ -31,14 +31,30 @@ def _processed(row: Sequence[Any], active: list[tuple[int, Callable[[Any], Any]]
 
 
 def bulk_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> int:
-    """Insert `rows` (tuples in `columns` order) into `table` in this session's transaction."""
+    """Insert `rows` (tuples in `columns` order) into `table` in this session's transaction;
+    `constants` are columns with the same value in every row, processed once (a first sync
+    spent 2.5 s of its 38 processing the organization and timestamp of 510,000 memberships)."""
     connection = session.connection()
     dialect = connection.dialect
     active = [(i, p) for i, p in enumerate(_processors(table, columns, dialect)) if p]
     if active:
         rows = (_processed(row, active) for row in rows)
+    if constants:
+        fixed = list(constants.values())
+        added = list(constants)
+        for index, process in enumerate(_processors(table, added, dialect)):
+            if process:
+                fixed[index] = process(fixed[index])
+        tail = tuple(fixed)
+        columns = [*columns, *added]
+        rows = ((*row, *tail) for row in rows)
     raw = connection.connection.driver_connection
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)

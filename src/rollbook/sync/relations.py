@@ -154,8 +154,9 @@ def apply_memberships(ctx: RunContext) -> None:
         bulk_insert(
             session,
             table_of(Membership),
-            ["class_id", "person_id", "role", "org_id", "source", "created_at"],
-            ((c, p, role, ctx.org.id, "sis", now) for c, p, role in to_add),
+            ["class_id", "person_id", "role"],
+            to_add,
+            constants={"org_id": ctx.org.id, "source": "sis", "created_at": now},
         )
     session.execute(
         update(Membership)

@@ -22,7 +22,7 @@ from threading import Lock
 from sqlalchemy import select
 
 from rollbook.domain.catalogue import load_catalogue
-from rollbook.store.db import Database
+from rollbook.store.db import SYNC_CACHE_MIB, Database
 from rollbook.store.models import utcnow
 from rollbook.store.sync_tables import SyncRun
 from rollbook.sync.engine import Engine, abandon, recover
@@ -51,7 +51,7 @@ def _child_start(setup: ChildSetup) -> None:
     if setup.niceness:
         os.nice(setup.niceness)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    db = Database.connect(setup.database_url, pool_size=2)
+    db = Database.connect(setup.database_url, pool_size=2, cache_mib=SYNC_CACHE_MIB)
     _child_engine = Engine(
         db, load_catalogue(setup.catalogue), max_unpacked_bytes=setup.max_unpacked_bytes
     )
