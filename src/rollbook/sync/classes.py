@@ -29,6 +29,7 @@ from rollbook.sync.writes import (
     analyze,
     deactivate_absent,
     ids_of_new,
+    planned_with_values,
     record_conflict,
     record_issue,
     skipped_refs,
@@ -138,11 +139,12 @@ class ClassesStep:
         codes = {r.values["alt_external_id"] for r in records if r.values["alt_external_id"]}
         # One indexed lookup per key: an OR across two columns makes SQLite scan the table.
         stored: dict[int, Any] = {}
-        for column, values in (("external_id", externals), ("alt_external_id", codes)):
-            if values:
-                query = select(_C).where(_C.c.org_id == ctx.org.id, _C.c[column].in_(values))
-                for row in ctx.session.execute(query):
-                    stored[row.id] = row
+        with planned_with_values(ctx.session):
+            for column, values in (("external_id", externals), ("alt_external_id", codes)):
+                if values:
+                    query = select(_C).where(_C.c.org_id == ctx.org.id, _C.c[column].in_(values))
+                    for row in ctx.session.execute(query):
+                        stored[row.id] = row
         rows = list(stored.values())
         by_id = {row.id: row for row in rows}
         index = CandidateIndex(rows, CLASS_KEYS, kind_of="class")

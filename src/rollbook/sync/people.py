@@ -41,6 +41,7 @@ from rollbook.sync.writes import (
     analyze,
     deactivate_absent,
     ids_of_new,
+    planned_with_values,
     record_conflict,
     record_issue,
     skipped_refs,
@@ -66,7 +67,7 @@ def _roles(
     prints: dict[str, tuple[int, int]] = {}
     if ctx.version != "1.2":
         return found, prints
-    rows = ctx.session.execute(
+    query = (
         select(
             StageRole.user_sourced_id,
             StageRole.role,
@@ -79,6 +80,8 @@ def _roles(
         .where(StageRole.run_id == ctx.run_id, StageRole.user_sourced_id.in_(sourced_ids))
         .order_by(StageRole.line)
     )
+    with planned_with_values(ctx.session):
+        rows = ctx.session.execute(query).all()
     for user, role, role_type, org_ref, line, status, row_print in rows:
         total, count = prints.get(user, (0, 0))
         prints[user] = (total + (row_print or 0), count + 1)
@@ -171,11 +174,12 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
         _P.c.alt_external_id,
     )
     found: dict[int, Any] = {}
-    for column, values in wanted.items():
-        if values:
-            query = select(*columns).where(_P.c.org_id == ctx.org.id, _P.c[column].in_(values))
-            for row in ctx.session.execute(query):
-                found[row.id] = row
+    with planned_with_values(ctx.session):
+        for column, values in wanted.items():
+            if values:
+                query = select(*columns).where(_P.c.org_id == ctx.org.id, _P.c[column].in_(values))
+                for row in ctx.session.execute(query):
+                    found[row.id] = row
     return list(found.values())
 
 
