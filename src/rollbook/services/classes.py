@@ -107,6 +107,7 @@ def create(session: Session, *, actor: Actor, org: Org, data: Mapping[str, Any])
     return klass
 
 
+@unless_moved
 def update(
     session: Session,
     *,
@@ -117,23 +118,6 @@ def update(
     if_match: int | None = None,
 ) -> Class:
     """A partial edit by hand; every Details field of a `sis` class is locked (R13)."""
-    return unless_moved(
-        if_match,
-        lambda: _update(
-            session, actor=actor, org=org, class_id=class_id, data=data, if_match=if_match
-        ),
-    )
-
-
-def _update(
-    session: Session,
-    *,
-    actor: Actor,
-    org: Org,
-    class_id: str,
-    data: Mapping[str, Any],
-    if_match: int | None,
-) -> Class:
     klass = load(session, actor=actor, org=org, class_id=class_id)
     require(actor, "classes.write")
     if if_match is not None and if_match != klass.version:

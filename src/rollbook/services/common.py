@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from rollbook.store.models import Org
 
 STATUSES = ("active", "inactive", "all")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def parse_id(raw: str, what: str) -> int:
@@ -56,13 +58,19 @@ def flush_versioned(session: Session, *, username: str | None = None) -> None:
         raise
 
 
-def unless_moved(if_match: int | None, edit: Callable[[], T]) -> T:
-    """Run an edit; without `If-Match` it is meant for the current version, so when another
-    writer (a sync) moved the version between reading and writing it is read and applied once
-    more instead of answering 412. With `If-Match` the caller's version decides (412)."""
-    if if_match is not None:
-        return edit()
-    try:
-        return edit()
-    except VersionConflict:
-        return edit()
+def unless_moved(edit: Callable[P, T]) -> Callable[P, T]:
+    """An edit (a function taking `if_match=`) that, without `If-Match`, is meant for the
+    current version: when another writer (a sync) moved the version between its read and its
+    write, it is read and applied once more instead of answering 412. With `If-Match` the
+    caller's version decides (412)."""
+
+    @functools.wraps(edit)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if kwargs.get("if_match") is not None:
+            return edit(*args, **kwargs)
+        try:
+            return edit(*args, **kwargs)
+        except VersionConflict:
+            return edit(*args, **kwargs)
+
+    return run

@@ -178,6 +178,7 @@ def create(
     return Loaded(person, values["school_ids"])
 
 
+@unless_moved
 def update(
     session: Session,
     *,
@@ -189,30 +190,6 @@ def update(
     if_match: int | None = None,
 ) -> tuple[Loaded, list[dict[str, str]]]:
     """A partial edit by hand; returns the person and the R11 warnings of the edit."""
-    return unless_moved(
-        if_match,
-        lambda: _update(
-            session,
-            actor=actor,
-            org=org,
-            kind=kind,
-            person_id=person_id,
-            data=data,
-            if_match=if_match,
-        ),
-    )
-
-
-def _update(
-    session: Session,
-    *,
-    actor: Actor,
-    org: Org,
-    kind: PersonKind,
-    person_id: str,
-    data: Mapping[str, Any],
-    if_match: int | None,
-) -> tuple[Loaded, list[dict[str, str]]]:
     loaded = load(session, actor=actor, org=org, kind=kind, person_id=person_id)
     require(actor, WRITE_ACTION[kind])
     person = loaded.person
