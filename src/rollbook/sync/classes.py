@@ -28,6 +28,7 @@ from rollbook.sync.writes import (
     KeyWriter,
     analyze,
     deactivate_absent,
+    doubled,
     ids_of_new,
     planned_with_values,
     record_conflict,
@@ -37,7 +38,6 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
-REFRESH_EVERY = 20
 CLASS_KEYS: dict[Key, str] = {"external_id": "external_id", "alt_external_id": "alt_external_id"}
 _C = table_of(Class)
 _COLUMNS = tuple(f.name for f in fields_of("class") if f.sis_may_send)
@@ -101,7 +101,7 @@ class ClassesStep:
         self._settle()
         for number, chunk in enumerate(unsettled(ctx, StageClass, "class", CHUNK), start=1):
             self._chunk(chunk)
-            if number % REFRESH_EVERY == 0:
+            if doubled(number):
                 # The table grows as the run creates entities: keep PostgreSQL's estimates
                 # current, or its key lookups turn into scans of the whole organization.
                 analyze(ctx.session, Class)

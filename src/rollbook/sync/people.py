@@ -40,6 +40,7 @@ from rollbook.sync.writes import (
     KeyWriter,
     analyze,
     deactivate_absent,
+    doubled,
     ids_of_new,
     planned_with_values,
     record_conflict,
@@ -49,7 +50,6 @@ from rollbook.sync.writes import (
 )
 
 CHUNK = 1000
-REFRESH_EVERY = 20
 PERSON_KEYS: dict[Key, str] = {
     "username": "username_key",
     "external_id": "external_id",
@@ -210,7 +210,7 @@ class PeopleStep:
         self._settle()
         for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
             self._chunk(chunk)
-            if number % REFRESH_EVERY == 0:
+            if doubled(number):
                 # The table grows as the run creates entities: keep PostgreSQL's estimates
                 # current, or its key lookups turn into scans of the whole organization.
                 analyze(ctx.session, Person)

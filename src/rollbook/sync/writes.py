@@ -28,6 +28,15 @@ def analyze(session: Session, *tables: type[Any]) -> None:
             session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
+def doubled(number: int) -> bool:
+    """Whether a run that adds a chunk of entities at a time has just doubled what it added
+    (chunks 1, 2, 4, 8, …): when to refresh PostgreSQL's statistics of the table it fills, so
+    that they stay within a factor of two of its size at a cost that grows with the log of
+    the run's length, not with the run (every 20th chunk meant 50 `ANALYZE`s of a growing
+    `people` in a first sync of 1,000,000 students)."""
+    return number & (number - 1) == 0
+
+
 @contextmanager
 def planned_with_values(session: Session) -> Iterator[None]:
     """PostgreSQL plans the statements of this block with their own values and the
