@@ -7,9 +7,9 @@ import os
 import signal
 import socket
 import time
-import zipfile
 from pathlib import Path
 
+from bench.load import zipped
 from sqlalchemy import select
 
 from rollbook.generate import District, write_district
@@ -22,11 +22,7 @@ from tests.integration.syncing import upload, wait_for
 def _district_zip(tmp_path: Path, students: int) -> Path:
     folder = tmp_path / "district"
     write_district(folder, District(students=students))
-    path = tmp_path / "district.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        for file in folder.iterdir():
-            archive.write(file, file.name)
-    return path
+    return zipped(folder, tmp_path / "district.zip")
 
 
 def _holder_while_running(db: Database, run_id: int, timeout: float = 60) -> str:

@@ -102,6 +102,19 @@ def _fail_run(session: Session, run: SyncRun, message: str) -> None:
     clear_stage(session, run.id)
 
 
+STOPPED = "the process running it stopped; nothing was applied"
+
+
+def _fail_orphan(session: Session, run_id: int) -> bool:
+    """The run of a process that is gone is failed, unless it had ended or was waiting for a
+    decision (R20); whether it was."""
+    run = session.get(SyncRun, run_id)
+    if run is None or run.status in FINAL | {"needs_approval"}:
+        return False
+    _fail_run(session, run, STOPPED)
+    return True
+
+
 def acquire(db: Database, *, org_id: int, run_id: int) -> None:
     """R18: take the organization's sync lock, freeing it first if its holder has died."""
     try:
@@ -121,9 +134,7 @@ def claim(session: Session, *, org_id: int, run_id: int) -> None:
     if lock is not None and lock.run_id != run_id:
         if _holder_alive(lock.holder):
             raise RunBusy(lock.run_id)
-        dead = session.get(SyncRun, lock.run_id)
-        if dead is not None and dead.status not in FINAL | {"needs_approval"}:
-            _fail_run(session, dead, "the process running it stopped; nothing was applied")
+        _fail_orphan(session, lock.run_id)
         session.delete(lock)
         session.flush()
     if lock is None or lock.run_id != run_id:
@@ -149,23 +160,19 @@ def recover(db: Database) -> int:
     with db.writing() as session:
         for lock in list(session.scalars(select(SyncLock))):
             if not _holder_alive(lock.holder):
-                run = session.get(SyncRun, lock.run_id)
-                if run is not None and run.status not in FINAL | {"needs_approval"}:
-                    _fail_run(session, run, "the process running it stopped; nothing was applied")
-                    fixed += 1
+                fixed += _fail_orphan(session, lock.run_id)
                 session.delete(lock)
     return fixed
 
 
-def abandon(db: Database, run_id: int, message: str) -> None:
-    """A run whose process is known to be gone: failed unless it ended, its lock dropped."""
+def abandon(db: Database, run_id: int) -> None:
+    """A run whose process is known to be gone (the server saw its child die): failed unless
+    it ended, its lock dropped, without waiting for `recover` to find the holder dead."""
     with db.writing() as session:
         run = session.get(SyncRun, run_id)
-        if run is None:
-            return
-        if run.status not in FINAL | {"needs_approval"}:
-            _fail_run(session, run, message)
-        unlock(session, org_id=run.org_id, run_id=run_id)
+        if run is not None:
+            _fail_orphan(session, run_id)
+            unlock(session, org_id=run.org_id, run_id=run_id)
 
 
 def create_run(session: Session, *, org: Org, actor: Actor, source: str, dry_run: bool) -> SyncRun:

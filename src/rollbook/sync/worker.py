@@ -142,7 +142,7 @@ class SyncWorker:
         log.error("the process running sync run %s stopped", run_id)
         path.unlink(missing_ok=True)
         self._replace(pool)
-        abandon(self.engine.db, run_id, "the process running it stopped; nothing was applied")
+        abandon(self.engine.db, run_id)
 
     def _replace(self, broken: Executor) -> None:
         """The next run gets a new child (once, however many runs the dead one took along)."""
