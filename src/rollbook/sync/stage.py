@@ -8,7 +8,7 @@ their entities are not deactivated (R22).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import bulk_insert, bulk_insert_dicts
+from rollbook.store.bulk import bulk_insert_dicts
 from rollbook.store.db import Database
 from rollbook.store.models import table_of
 from rollbook.store.sync_tables import (
@@ -57,133 +57,101 @@ class Staged:
     warnings: int = 0
 
 
-# Each file's rows become tuples in the order of its table's `columns` (dicts cost a second
-# of a first sync at 100,000 students to build and take apart again).
-ORG_COLUMNS = ("run_id", "line", "sourced_id", "name", "type", "identifier", "status")
+def _org(run_id: int, row: OrgRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "name": row.name,
+        "type": row.type,
+        "identifier": row.identifier,
+        "status": row.status,
+    }
 
 
-def _org(run_id: int, row: OrgRow) -> tuple[Any, ...]:
-    return (run_id, row.line, row.sourced_id, row.name, row.type, row.identifier, row.status)
+def _user(run_id: int, row: UserRow) -> dict[str, Any]:
+    sent = {
+        "sourced_id": row.sourced_id,
+        "status": row.status,
+        "enabled": row.enabled,
+        "username": row.username,
+        "identifier": row.identifier,
+        "given_name": row.given_name,
+        "family_name": row.family_name,
+        "middle_name": row.middle_name,
+        "preferred_given_name": row.preferred_given_name,
+        "email": row.email,
+        "grade": row.grade,
+        "role": row.role,
+        "org_refs": list(row.org_sourced_ids),
+        "settings": [list(s) for s in row.settings],
+    }
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "username_key": username_key(row.username),
+        "row_hash": row_hash(tuple(sent.values())),
+        **sent,
+    }
 
 
-USER_COLUMNS = (
-    "run_id",
-    "line",
-    "username_key",
-    "row_hash",
-    "sourced_id",
-    "status",
-    "enabled",
-    "username",
-    "identifier",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "preferred_given_name",
-    "email",
-    "grade",
-    "role",
-    "org_refs",
-    "settings",
-)
-
-
-def _user(run_id: int, row: UserRow) -> tuple[Any, ...]:
-    # What the SIS sends, in USER_COLUMNS order from `sourced_id` on; its hash is part of
-    # the fingerprints stored with each person (sync/settle.py): keep the order.
-    sent = (
-        row.sourced_id,
-        row.status,
-        row.enabled,
-        row.username,
-        row.identifier,
-        row.given_name,
-        row.family_name,
-        row.middle_name,
-        row.preferred_given_name,
-        row.email,
-        row.grade,
-        row.role,
-        list(row.org_sourced_ids),
-        [list(s) for s in row.settings],
-    )
-    return (run_id, row.line, username_key(row.username), row_hash(sent), *sent)
-
-
-ROLE_COLUMNS = (
-    "run_id",
-    "line",
-    "user_sourced_id",
-    "role",
-    "role_type",
-    "org_sourced_id",
-    "status",
-    "row_print",
-)
-
-
-def _role(run_id: int, row: RoleRow) -> tuple[Any, ...]:
+def _role(run_id: int, row: RoleRow) -> dict[str, Any]:
     sent = (row.role, row.role_type, row.org_sourced_id, row.status)
-    return (
-        run_id,
-        row.line,
-        row.user_sourced_id,
-        row.role,
-        row.role_type,
-        row.org_sourced_id,
-        row.status,
-        role_print(sent),
-    )
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "user_sourced_id": row.user_sourced_id,
+        "role": row.role,
+        "role_type": row.role_type,
+        "org_sourced_id": row.org_sourced_id,
+        "status": row.status,
+        "row_print": role_print(sent),
+    }
 
 
-CLASS_COLUMNS = (
-    "run_id",
-    "line",
-    "row_hash",
-    "sourced_id",
-    "status",
-    "title",
-    "class_code",
-    "school_ref",
-    "grades",
-    "subjects",
-    "periods",
-)
+def _class(run_id: int, row: ClassRow) -> dict[str, Any]:
+    sent = {
+        "sourced_id": row.sourced_id,
+        "status": row.status,
+        "title": row.title,
+        "class_code": row.class_code,
+        "school_ref": row.school_sourced_id,
+        "grades": list(row.grades),
+        "subjects": list(row.subjects),
+        "periods": list(row.periods),
+    }
+    return {"run_id": run_id, "line": row.line, "row_hash": row_hash(tuple(sent.values())), **sent}
 
 
-def _class(run_id: int, row: ClassRow) -> tuple[Any, ...]:
-    sent = (
-        row.sourced_id,
-        row.status,
-        row.title,
-        row.class_code,
-        row.school_sourced_id,
-        list(row.grades),
-        list(row.subjects),
-        list(row.periods),
-    )
-    return (run_id, row.line, row_hash(sent), *sent)
+def _enrollment(run_id: int, row: EnrollmentRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "class_sourced_id": row.class_sourced_id,
+        "user_sourced_id": row.user_sourced_id,
+        "role": row.role,
+        "status": row.status,
+    }
 
 
-ENROLLMENT_COLUMNS = ("run_id", "line", "class_sourced_id", "user_sourced_id", "role", "status")
+def _resource(run_id: int, row: ResourceRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "sourced_id": row.sourced_id,
+        "vendor_resource_id": row.vendor_resource_id,
+        "status": row.status,
+    }
 
 
-def _enrollment(run_id: int, row: EnrollmentRow) -> tuple[Any, ...]:
-    return (run_id, row.line, row.class_sourced_id, row.user_sourced_id, row.role, row.status)
-
-
-RESOURCE_COLUMNS = ("run_id", "line", "sourced_id", "vendor_resource_id", "status")
-
-
-def _resource(run_id: int, row: ResourceRow) -> tuple[Any, ...]:
-    return (run_id, row.line, row.sourced_id, row.vendor_resource_id, row.status)
-
-
-CLASS_RESOURCE_COLUMNS = ("run_id", "line", "class_sourced_id", "resource_sourced_id", "status")
-
-
-def _class_resource(run_id: int, row: ClassResourceRow) -> tuple[Any, ...]:
-    return (run_id, row.line, row.class_sourced_id, row.resource_sourced_id, row.status)
+def _class_resource(run_id: int, row: ClassResourceRow) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "line": row.line,
+        "class_sourced_id": row.class_sourced_id,
+        "resource_sourced_id": row.resource_sourced_id,
+        "status": row.status,
+    }
 
 
 class _Writer:
@@ -228,11 +196,10 @@ class _Writer:
         self,
         name: str,
         table: Table,
-        columns: Sequence[str],
         source: Iterable[Any],
-        shape: Callable[[int, Any], tuple[Any, ...]],
+        shape: Callable[[int, Any], dict[str, Any]],
     ) -> None:
-        batch: list[tuple[Any, ...]] = []
+        batch: list[dict[str, Any]] = []
         count = 0
         for item in source:
             if isinstance(item, Issue):
@@ -240,25 +207,28 @@ class _Writer:
                 continue
             batch.append(shape(self.run_id, item))
             if len(batch) >= BATCH:
-                count += self._write(table, columns, batch)
+                count += self._write(table, batch)
                 batch = []
                 if self.progress:
                     self.progress(name, count)
-        count += self._write(table, columns, batch)
+        count += self._write(table, batch)
         self.staged.rows[name] = count
         if self.progress:
             self.progress(name, count)
 
-    def _write(self, table: Table, columns: Sequence[str], batch: Sequence[Sequence[Any]]) -> int:
+    def _write(self, table: Table, batch: list[dict[str, Any]]) -> int:
         if batch:
             with self.db.writing() as session:
-                bulk_insert(session, table, columns, batch)
+                bulk_insert_dicts(session, table, batch)
         return len(batch)
 
     def finish(self) -> Staged:
         self._flush_issues()
-        skipped = [(self.run_id, file, sourced_id) for file, sourced_id in self._skipped]
-        self._write(table_of(StageSkipped), ("run_id", "file", "sourced_id"), skipped)
+        skipped = [
+            {"run_id": self.run_id, "file": file, "sourced_id": sourced_id}
+            for file, sourced_id in self._skipped
+        ]
+        self._write(table_of(StageSkipped), skipped)
         return self.staged
 
 
@@ -269,23 +239,22 @@ def stage_snapshot(
     writer = _Writer(db, run_id=run_id, org_id=org_id, progress=progress)
     for warning in snapshot.warnings:
         writer.issue(warning)
-    steps: list[tuple[str, Any, Sequence[str], Iterator[Any], Callable[[int, Any], Any]]] = [
-        ("orgs", StageOrg, ORG_COLUMNS, snapshot.orgs(), _org),
-        ("users", StageUser, USER_COLUMNS, snapshot.users(), _user),
-        ("roles", StageRole, ROLE_COLUMNS, snapshot.roles(), _role),
-        ("classes", StageClass, CLASS_COLUMNS, snapshot.classes(), _class),
-        ("enrollments", StageEnrollment, ENROLLMENT_COLUMNS, snapshot.enrollments(), _enrollment),
-        ("resources", StageResource, RESOURCE_COLUMNS, snapshot.resources(), _resource),
+    steps: list[tuple[str, Any, Iterator[Any], Callable[[int, Any], dict[str, Any]]]] = [
+        ("orgs", table_of(StageOrg), snapshot.orgs(), _org),
+        ("users", table_of(StageUser), snapshot.users(), _user),
+        ("roles", table_of(StageRole), snapshot.roles(), _role),
+        ("classes", table_of(StageClass), snapshot.classes(), _class),
+        ("enrollments", table_of(StageEnrollment), snapshot.enrollments(), _enrollment),
+        ("resources", table_of(StageResource), snapshot.resources(), _resource),
         (
             "classResources",
-            StageClassResource,
-            CLASS_RESOURCE_COLUMNS,
+            table_of(StageClassResource),
             snapshot.class_resources(),
             _class_resource,
         ),
     ]
-    for name, model, columns, source, shape in steps:
-        writer.rows(name, table_of(model), columns, source, shape)
+    for name, table, source, shape in steps:
+        writer.rows(name, table, source, shape)
     return writer.finish()
 
 
