@@ -61,6 +61,25 @@ def test_deactivated_educator_cannot_sign_in(roster: Roster) -> None:
     error_of(_sign_in(roster, roster.slug, "leaving", PASSWORD), 401, "unauthenticated")
 
 
+def test_a_deactivated_educators_token_stops_working_at_once(roster: Roster) -> None:
+    school = roster.school()
+    leaving = roster.teacher([school])
+    assert leaving.api.get("students").status_code == 200
+    roster.district_admin().api.ok("DELETE", f"educators/{leaving.person_id}", 204)
+    error_of(leaving.api.get("students"), 401, "unauthenticated")
+
+
+def test_an_educators_scope_follows_their_schools_from_the_next_request(roster: Roster) -> None:
+    first, second = roster.school(), roster.school()
+    teacher = roster.teacher([first])
+    student = new_student(roster.district_admin().api, second)
+    error_of(teacher.api.get(f"students/{student['id']}"), 404, "not_found")
+    roster.district_admin().api.ok(
+        "PATCH", f"educators/{teacher.person_id}", json={"school_ids": [first, second]}
+    )
+    assert teacher.api.ok("GET", f"students/{student['id']}")["id"] == student["id"]
+
+
 def test_sign_in_without_a_form_field_is_a_validation_error(roster: Roster) -> None:
     response = roster.anonymous().post(TOKEN, data={"org": roster.slug, "username": "x"})
     error = error_of(response, 422, "validation_error")

@@ -173,27 +173,27 @@ def actor_for(session: Session, credential: str) -> Actor | None:
         return Actor("api_key", str(key.id), key.name, key.org_id, role="api_key")
     if not credential.startswith(TOKEN_PREFIX):
         return None
-    token = store.token(session, _digest(credential))
-    if token is None or token.expires_at <= utcnow():
+    holder = store.token_holder(session, _digest(credential))
+    if holder is None or holder.expires_at <= utcnow():
         return None
-    if token.subject_kind == "operator":
-        found = store.operator(session, token.subject_id)
-        return (
-            Actor("operator", str(found.id), found.username, None, role="operator")
-            if found
-            else None
+    if holder.subject_kind == "operator":
+        if holder.operator_username is None:
+            return None
+        return Actor(
+            "operator", str(holder.subject_id), holder.operator_username, None, role="operator"
         )
-    return educator_actor(session, token.subject_id)
-
-
-def educator_actor(session: Session, person_id: int) -> Actor | None:
-    """An active educator as an actor, scoped to their schools unless a district administrator."""
-    person = session.get(Person, person_id)
-    if person is None or person.kind != "educator" or person.status != "active":
-        return None
-    role = educator_role(person.role or "teacher", person.admin_scope)
+    if holder.kind != "educator" or holder.status != "active":
+        return None  # gone, or no longer an active educator
+    role = educator_role(holder.role or "teacher", holder.admin_scope)
     schools = None
     if role != "district_admin":
-        schools = frozenset(people_store.school_ids_of(session, [person.id]).get(person.id, []))
-    name = f"{person.first_name} {person.last_name}"
-    return Actor("educator", str(person.id), name, person.org_id, role=role, school_ids=schools)
+        found = people_store.school_ids_of(session, [holder.subject_id])
+        schools = frozenset(found.get(holder.subject_id, []))
+    return Actor(
+        "educator",
+        str(holder.subject_id),
+        f"{holder.first_name} {holder.last_name}",
+        holder.org_id,
+        role=role,
+        school_ids=schools,
+    )

@@ -31,13 +31,13 @@ def fields_block(
 
     The block depends only on the kind, the origin, the two provenance masks and which fields
     hold a value, so it is worked out once per combination (a page of 50 people shares a few)
-    and copied for each entity."""
+    and the same block is handed to every entity that has it: read it, never change it
+    (copying it for each of 50 people was a tenth of a list request, bench.requests)."""
     filled = 0
     for f in fields_of(kind):
         if _has_value(values.get(f.name)):
             filled |= f.mask
-    block = _block(kind, origin, filled, manual_mask, sis_mask)
-    return {name: dict(entry) for name, entry in block.items()}
+    return _block(kind, origin, filled, manual_mask, sis_mask)
 
 
 @lru_cache(maxsize=4096)

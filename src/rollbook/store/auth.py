@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, and_, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from rollbook.store.models import AccessToken, ApiKey, Credential, Operator
+from rollbook.store.models import AccessToken, ApiKey, Credential, Operator, Person
 
 
 def credential(session: Session, *, person_id: int) -> Credential | None:
@@ -59,8 +60,38 @@ def add_token(
     session.flush()
 
 
-def token(session: Session, token_hash: str) -> AccessToken | None:
-    return session.get(AccessToken, token_hash)
+# Who holds a token, read with the token in one statement: every request asks (bench.requests).
+_HOLDER = (
+    select(
+        AccessToken.subject_kind,
+        AccessToken.subject_id,
+        AccessToken.expires_at,
+        Operator.username.label("operator_username"),
+        Person.kind,
+        Person.status,
+        Person.role,
+        Person.admin_scope,
+        Person.first_name,
+        Person.last_name,
+        Person.org_id,
+    )
+    .outerjoin(
+        Person,
+        and_(AccessToken.subject_kind == "educator", Person.id == AccessToken.subject_id),
+    )
+    .outerjoin(
+        Operator,
+        and_(AccessToken.subject_kind == "operator", Operator.id == AccessToken.subject_id),
+    )
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+)
+
+
+def token_holder(session: Session, token_hash: str) -> Row[Any] | None:
+    """A token with its educator's or operator's columns (None where the holder is gone)."""
+    # Core, not the ORM's execution: no entity is loaded, and the ORM's path doubled the time.
+    found = session.connection().execute(_HOLDER, {"token_hash": token_hash})
+    return cast("Row[Any] | None", found.one_or_none())
 
 
 def drop_token(session: Session, token_hash: str) -> None:

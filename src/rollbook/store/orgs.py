@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from rollbook.domain.values import is_digits
 from rollbook.store.models import Org, School
 
+# Built once: every request of an organization's address looks it up (bench.requests).
+_BY_SLUG = select(Org).where(Org.slug == bindparam("slug"))
+
 
 def org_by_slug(session: Session, slug: str) -> Org | None:
-    return session.scalars(select(Org).where(Org.slug == slug)).one_or_none()
+    return session.scalars(_BY_SLUG, {"slug": slug}).one_or_none()
 
 
 def org_by_id(session: Session, org_id: int) -> Org | None:
