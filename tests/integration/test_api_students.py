@@ -359,6 +359,23 @@ def test_search_pages_merge_last_first_and_username_matches_in_name_order(
     assert searched("zz") == []
 
 
+def test_search_by_prefixes_at_the_ends_of_unicode(roster: Roster) -> None:
+    """A prefix whose last character is the last code point has no range above it (the
+    exact test alone), and one ending just below the surrogates ranges up to U+E000."""
+    school = roster.school()
+    admin = roster.district_admin()
+    for username, last in (("top", "Q\U0010ffffz"), ("below", "Q\ud7ffz"), ("after", "Q\ue000")):
+        new_student(admin.api, school, username=username, last_name=last)
+
+    def searched(q: str) -> list[str]:
+        return usernames(walk(admin.api, "students", q=q, limit="2"))
+
+    assert searched("q\U0010ffff") == ["top"]
+    assert searched("q\ud7ff") == ["below"]
+    assert searched("q\ue000") == ["after"]
+    assert sorted(searched("q")) == ["after", "below", "top"]
+
+
 def test_list_filters_school_origin_and_status(roster: Roster) -> None:
     one, two = roster.school(), roster.school(external_id="EXT-2")
     admin = roster.district_admin()

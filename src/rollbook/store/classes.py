@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from rollbook.store.models import Class, ClassProduct, Membership, Person
 from rollbook.store.paging import Page, page_of
-from rollbook.store.people import prefix_of
+from rollbook.store.people import after_bound, after_values, prefix_of
 
 
 def class_(session: Session, *, org_id: int, class_id: int) -> Class | None:
@@ -121,6 +122,23 @@ def remove_membership(session: Session, *, class_id: int, person_id: int) -> Non
     )
 
 
+@lru_cache(maxsize=64)
+def _members_statement(after: bool, limit: int) -> Select[Person]:
+    """Built once per shape, its values bound by name (see store.people._page_statement)."""
+    query = (
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.class_id == bindparam("class_id"),
+            Membership.role == bindparam("role"),
+            Person.status == "active",
+        )
+    )
+    if after:
+        query = query.where(after_bound())
+    return query.order_by(Person.sort_key, Person.id).limit(limit + 1)
+
+
 def members(
     session: Session,
     *,
@@ -130,17 +148,8 @@ def members(
     after: list[object] | None,
 ) -> Page[Person]:
     """Active members of one role of a class, ordered like the people lists."""
-    query = (
-        select(Person)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(Membership.class_id == class_id, Membership.role == role, Person.status == "active")
-    )
-    if after is not None:
-        key, last_id = str(after[0]), int(str(after[1]))
-        query = query.where(
-            or_(Person.sort_key > key, (Person.sort_key == key) & (Person.id > last_id))
-        )
-    rows = list(session.scalars(query.order_by(Person.sort_key, Person.id).limit(limit + 1)))
+    values = {"class_id": class_id, "role": role, **after_values(after)}
+    rows = list(session.scalars(_members_statement(after is not None, limit), values))
     return page_of(rows, limit, lambda p: [p.sort_key, p.id])
 
 

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select, union
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rollbook.store.models import Person, PersonSchool
@@ -69,16 +81,35 @@ def set_schools(session: Session, *, person: Person, school_ids: Iterable[int]) 
         session.execute(insert(PersonSchool), rows)
 
 
-def in_schools(school_ids: Iterable[int]) -> object:
-    """A condition: the person belongs to one of these schools."""
-    return Person.id.in_(
-        select(PersonSchool.person_id).where(PersonSchool.school_id.in_(list(school_ids)))
-    )
-
-
 def like_prefix(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+def after_bound() -> ColumnElement[bool]:
+    """Keyset paging in people's name order: after the row whose sort key and id are bound
+    as `after_key` and `after_id` (values: `after_values`)."""
+    key: BindParameter[str] = bindparam("after_key")
+    return or_(
+        Person.sort_key > key, (Person.sort_key == key) & (Person.id > bindparam("after_id"))
+    )
+
+
+def after_values(after: list[object] | None) -> dict[str, object]:
+    if after is None:
+        return {}
+    return {"after_key": str(after[0]), "after_id": int(str(after[1]))}
+
+
+def upper_bound(prefix: str) -> str | None:
+    """The least text after every text that starts with `prefix`, compared code point by code
+    point (None: there is none, the prefix ends in the last code point)."""
+    following = ord(prefix[-1]) + 1
+    if following == 0xD800:  # surrogates are not text: the next character is U+E000
+        following = 0xE000
+    if following > 0x10FFFF:
+        return None
+    return prefix[:-1] + chr(following)
 
 
 def prefix_of(column: InstrumentedAttribute[str], prefix: str) -> list[ColumnElement[bool]]:
@@ -86,12 +117,58 @@ def prefix_of(column: InstrumentedAttribute[str], prefix: str) -> list[ColumnEle
     compared byte by byte: SQLite's BINARY, PostgreSQL's "C" collation of the key columns),
     and the exact test beside it."""
     exact = column.like(like_prefix(prefix), escape="\\")
-    following = ord(prefix[-1]) + 1
-    if following == 0xD800:  # surrogates are not text: the next character is U+E000
-        following = 0xE000
-    if following > 0x10FFFF:
+    high = upper_bound(prefix)
+    if high is None:
         return [exact]
-    return [column >= prefix, column < prefix[:-1] + chr(following), exact]
+    return [column >= prefix, column < high, exact]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What varies in the statement of a page of people, beside its values."""
+
+    searched: bool
+    ranged: bool
+    origin: bool
+    within: bool
+    school: bool
+    after: bool
+    limit: int
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: _Shape) -> Select[Person]:
+    """The statement of one shape of page, its values bound by name: built and compiled once
+    rather than for every request (a tenth of a list request's processor time)."""
+    conditions: list[ColumnElement[bool]] = [
+        Person.org_id == bindparam("org_id"),
+        Person.kind == bindparam("kind"),
+        Person.status.in_(bindparam("statuses", expanding=True)),
+    ]
+    if shape.origin:
+        conditions.append(Person.origin == bindparam("origin"))
+    for name, on in (("within", shape.within), ("school", shape.school)):
+        if not on:
+            continue
+        members = select(PersonSchool.person_id).where(
+            PersonSchool.school_id.in_(bindparam(name, expanding=True))
+        )
+        conditions.append(Person.id.in_(members))
+    if shape.after:
+        conditions.append(after_bound())
+    order = (Person.sort_key, Person.id)
+    if not shape.searched:
+        return select(Person).where(*conditions).order_by(*order).limit(shape.limit + 1)
+    arms = []
+    for column in (Person.sort_key, Person.first_key, Person.username_key):
+        matching: list[ColumnElement[bool]] = [column.like(bindparam("pattern"), escape="\\")]
+        if shape.ranged:
+            matching += [column >= bindparam("low"), column < bindparam("high")]
+        arm = select(Person.id).where(*conditions, *matching).order_by(*order)
+        arms.append(arm.limit(shape.limit + 1).subquery())
+    found = union(*(select(arm.c.id) for arm in arms)).subquery()
+    query = select(Person).where(Person.id.in_(select(found.c.id)))
+    return query.order_by(*order).limit(shape.limit + 1)
 
 
 def list_people(
@@ -113,36 +190,28 @@ def list_people(
     index range scans, one per key, each cut to the page, merged and cut again: one scan in
     name order that tests each row against the prefix reads the whole organization when the
     prefix is rare (a million people: seconds)."""
-    conditions = [
-        Person.org_id == org_id,
-        Person.kind == kind,
-        Person.status.in_(("active", "inactive") if status == "all" else (status,)),
-    ]
-    if origin is not None:
-        conditions.append(Person.origin == origin)
-    if within is not None:
-        conditions.append(in_schools(within))  # type: ignore[arg-type]
-    if school_id is not None:
-        conditions.append(in_schools([school_id]))  # type: ignore[arg-type]
-    if after is not None:
-        key, last_id = str(after[0]), int(str(after[1]))
-        conditions.append(
-            or_(Person.sort_key > key, (Person.sort_key == key) & (Person.id > last_id))
-        )
-    order = (Person.sort_key, Person.id)
     prefix = q.strip().casefold() if q else ""
-    if prefix:
-        arms = [
-            select(Person.id)
-            .where(*conditions, *prefix_of(column, prefix))
-            .order_by(*order)
-            .limit(limit + 1)
-            .subquery()
-            for column in (Person.sort_key, Person.first_key, Person.username_key)
-        ]
-        found = union(*(select(arm.c.id) for arm in arms)).subquery()
-        query = select(Person).where(Person.id.in_(select(found.c.id)))
-    else:
-        query = select(Person).where(*conditions)
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    high = upper_bound(prefix) if prefix else None
+    values: dict[str, object] = {
+        "org_id": org_id,
+        "kind": kind,
+        "statuses": ["active", "inactive"] if status == "all" else [status],
+        "origin": origin,
+        "within": sorted(within) if within is not None else None,
+        "school": [school_id],
+        "pattern": like_prefix(prefix),
+        "low": prefix,
+        "high": high,
+    }
+    values.update(after_values(after))
+    shape = _Shape(
+        searched=bool(prefix),
+        ranged=high is not None,
+        origin=origin is not None,
+        within=within is not None,
+        school=school_id is not None,
+        after=after is not None,
+        limit=limit,
+    )
+    rows = list(session.scalars(_page_statement(shape), values))
     return page_of(rows, limit, lambda p: [p.sort_key, p.id])
