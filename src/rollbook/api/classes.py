@@ -31,7 +31,7 @@ def list_classes(
     kind: str | None = None,
     limit: Limit = None,
     cursor: str | None = None,
-) -> JSONResponse:
+) -> Response:
     found = classes.list_classes(
         ctx.session,
         actor=ctx.actor,
@@ -97,7 +97,7 @@ def _members_routes(role: MemberRole, plural: str, page: type[Any], out: type[An
     @router.get(f"/{{class_id}}/{plural}", response_model=page, operation_id=f"class_{plural}")
     def list_members(
         ctx: ReadCtx, class_id: str, limit: Limit = None, cursor: str | None = None
-    ) -> JSONResponse:
+    ) -> Response:
         found = memberships.list_members(
             ctx.session,
             actor=ctx.actor,

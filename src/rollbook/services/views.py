@@ -6,7 +6,8 @@ to draw locks, grayed fields and the R11 warning without knowing the rules.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import json
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from rollbook.domain.fields import (
@@ -24,9 +25,23 @@ def _has_value(value: Any) -> bool:
     return value not in (None, "", [])
 
 
+class FieldsBlock(dict[str, dict[str, Any]]):
+    """A `fields` block, shared by every entity that has it: read it, never change it. Its
+    JSON is made once, for the pages of a list (api.people.page_response)."""
+
+    @cached_property
+    def json(self) -> str:
+        return encode(self)
+
+
+def encode(value: Any) -> str:
+    """JSON as the API sends it (Starlette's JSONResponse: compact, UTF-8, no NaN)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def fields_block(
     kind: EntityKind, *, origin: str, values: dict[str, Any], manual_mask: int, sis_mask: int
-) -> dict[str, dict[str, Any]]:
+) -> FieldsBlock:
     """Per field: its class, whether it is editable now, its source, whether the SIS sends it.
 
     The block depends only on the kind, the origin, the two provenance masks and which fields
@@ -43,19 +58,21 @@ def fields_block(
 @lru_cache(maxsize=4096)
 def _block(
     kind: EntityKind, origin: str, filled: int, manual_mask: int, sis_mask: int
-) -> dict[str, dict[str, Any]]:
+) -> FieldsBlock:
     org_origin = cast(Origin, origin)
-    return {
-        f.name: {
-            "class": f.field_class,
-            "editable": editable(f, org_origin),
-            "source": source_of(
-                f, origin=org_origin, has_value=bool(filled & f.mask), manual_mask=manual_mask
-            ),
-            "sis_sends": sis_sends(f, origin=org_origin, sis_mask=sis_mask),
+    return FieldsBlock(
+        {
+            f.name: {
+                "class": f.field_class,
+                "editable": editable(f, org_origin),
+                "source": source_of(
+                    f, origin=org_origin, has_value=bool(filled & f.mask), manual_mask=manual_mask
+                ),
+                "sis_sends": sis_sends(f, origin=org_origin, sis_mask=sis_mask),
+            }
+            for f in fields_of(kind)
         }
-        for f in fields_of(kind)
-    }
+    )
 
 
 def person_values(person: Person, school_ids: list[int]) -> dict[str, Any]:
