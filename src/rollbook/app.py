@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -16,7 +18,7 @@ from rollbook.api import auth, classes, deps, errors, orgs, people, products, se
 from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services.auth import SignInLimiter
-from rollbook.store.db import Database, is_sqlite
+from rollbook.store.db import Database, is_sqlite, pool_capacity
 from rollbook.sync.engine import Engine
 from rollbook.sync.worker import SyncWorker
 
@@ -53,6 +55,35 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class Admission:
+    """At most `limit` requests inside the application at once; the others wait at the door,
+    holding nothing. With the limit within the connection pool every request inside can have
+    a connection, so a request holding one of the few request threads never waits for a
+    connection held by a request waiting for a thread: that wait hung every request when the
+    threads were first made fewer (docs/reliability.md, "Load")."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._inside: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._inside is None:
+            self._inside = anyio.Semaphore(self.limit)
+        async with self._inside:
+            await self.app(scope, receive, send)
+
+
+# Connections of the pool kept for what runs beside the requests (a sync in a thread, the
+# worker's start-up clean-up).
+RESERVED_CONNECTIONS = 4
+# Requests running in threads at once on SQLite (config.Settings.request_threads).
+SQLITE_REQUEST_THREADS = 8
+
+
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """The application for one database; the schema must be up to date (store.db.migrate)."""
     config = config or Settings()
@@ -60,6 +91,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: SyncWorker = app.state.sync_worker
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         worker.start()
         yield
         worker.shutdown()
@@ -77,7 +109,9 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.db = db or Database.connect(config.database_url, pool_size=config.pool_size)
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
-    app.state.write_gate = deps.WriteGate() if is_sqlite(app.state.db.engine) else None
+    sqlite = is_sqlite(app.state.db.engine)
+    app.state.write_gate = deps.WriteGate() if sqlite else None
+    threads = config.request_threads or (SQLITE_REQUEST_THREADS if sqlite else 40)
     engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
     app.state.sync_worker = SyncWorker(
         engine, Path(config.upload_dir), catalogue=config.catalogue, process=config.sync_process
@@ -96,6 +130,9 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
         app.include_router(router, prefix=API, dependencies=[Depends(deps.refuse_nul)])
 
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    app.add_middleware(
+        Admission, limit=max(1, pool_capacity(config.pool_size) - RESERVED_CONNECTIONS)
+    )
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

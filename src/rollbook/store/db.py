@@ -83,7 +83,7 @@ def make_engine(raw_url: str, *, pool_size: int = 10, cache_mib: int | None = No
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
-            max_overflow=pool_size * 2,
+            max_overflow=pool_capacity(pool_size) - pool_size,
         )
         _sqlite_setup(engine, cache_mib)
         return engine
@@ -91,7 +91,17 @@ def make_engine(raw_url: str, *, pool_size: int = 10, cache_mib: int | None = No
         raise ValueError(
             f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL"
         )
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_capacity(pool_size) - pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def pool_capacity(pool_size: int) -> int:
+    """How many connections an engine of `make_engine` opens at most."""
+    return pool_size * 3
 
 
 class Database:
