@@ -354,6 +354,27 @@ def test_r19_delta_class_tobedeleted_and_products(roster: Roster, sis: Sis) -> N
     assert report.counts["class_products"] == {"added": 0, "removed": 1}
 
 
+def test_r19_delta_keeps_a_product_another_resource_of_it_still_sends(
+    roster: Roster, sis: Sis
+) -> None:
+    snap = district(students=2, teachers=1, classes=12)
+    snap.product("c1", "ill")
+    sis.run(snap)
+    delta = _delta()
+    delta.resource("ill")
+    delta.product("c1", "ill", status="tobedeleted")
+    delta.resource("ILL", sourced_id="res-ill-2024")
+    delta.rows["classResources"].append(
+        {"sourcedId": "cr-c1-2024", "title": "ILL", "classSourcedId": "c1",
+         "resourceSourcedId": "res-ill-2024"}
+    )  # fmt: skip
+    delta.products_sent = True
+    report = sis.run(delta)
+    assert report.status == "applied"
+    assert set(sis.products("c1")) == {"ill"}
+    assert report.counts["class_products"] == {"added": 0, "removed": 0}
+
+
 # R23 ------------------------------------------------------------------------------------------
 
 

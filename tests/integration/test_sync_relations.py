@@ -39,6 +39,23 @@ def test_r14_sent_product_not_associated_is_added_with_source_sis(roster: Roster
     ]
 
 
+def test_r14_two_resources_of_one_product_for_one_class_link_it_once(
+    roster: Roster, sis: Sis
+) -> None:
+    """A SIS may send a resource per edition of one product, and a class may name several."""
+    snap = _snap()
+    snap.resource("ILL", sourced_id="res-ill-2024")
+    snap.rows["classResources"].append(
+        {"sourcedId": "cr-c1-2024", "title": "ILL", "classSourcedId": "c1",
+         "resourceSourcedId": "res-ill-2024"}
+    )  # fmt: skip
+    report = sis.run(snap)
+    assert report.run["status"] == "applied", report.run
+    assert report.counts["class_products"] == {"added": 1, "removed": 0}
+    assert _links(_teacher(roster, sis), sis.class_id("c1")) == {"ill": ("sis", True)}
+    assert sis.run(snap).counts["class_products"] == {"added": 0, "removed": 0}
+
+
 def test_r14_sis_product_removed_by_hand_comes_back(roster: Roster, sis: Sis) -> None:
     snap = _snap()
     sis.run(snap)

@@ -298,7 +298,12 @@ def apply_products(ctx: RunContext) -> None:
     products = _products_of_resources(ctx)
     cr = StageClassResource
     kc, on_class = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref"))
+    # Several resources may name one product (a SIS with a resource per edition or per
+    # school): each product's classes are gathered over all of them in one statement.
+    resources_of: dict[str, list[str]] = {}
     for resource, product in products.items():
+        resources_of.setdefault(product, []).append(resource)
+    for product, resources in resources_of.items():
         session.execute(
             insert(SyncProduct).from_select(
                 ["run_id", "class_id", "product"],
@@ -310,7 +315,9 @@ def apply_products(ctx: RunContext) -> None:
                     and_(Class.id == kc.entity_id, Class.origin == "sis", Class.status == "active"),
                 )
                 .where(
-                    cr.run_id == ctx.run_id, cr.resource_sourced_id == resource, _active(cr.status)
+                    cr.run_id == ctx.run_id,
+                    cr.resource_sourced_id.in_(resources),
+                    _active(cr.status),
                 )
                 .distinct(),
             )
@@ -460,5 +467,11 @@ def _removed_products(ctx: RunContext, products: dict[str, str]) -> list[Any]:
         ]
         if not conditions:
             return []
-        query = query.where(k.state.in_(_RESOLVED), or_(*conditions))
+        # A product one resource stops while another of the same product sends it stays.
+        sent = exists().where(
+            SyncProduct.run_id == ctx.run_id,
+            SyncProduct.class_id == ClassProduct.class_id,
+            SyncProduct.product == ClassProduct.product,
+        )
+        query = query.where(k.state.in_(_RESOLVED), or_(*conditions), ~sent)
     return list(ctx.session.execute(query.distinct().order_by(ClassProduct.class_id)).all())
