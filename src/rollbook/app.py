@@ -18,7 +18,7 @@ from rollbook.api import auth, classes, deps, errors, orgs, people, products, se
 from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services.auth import SignInLimiter
-from rollbook.store.db import Database, is_sqlite, pool_capacity
+from rollbook.store.db import REQUEST_LOCK_TIMEOUT_MS, Database, is_sqlite, pool_capacity
 from rollbook.sync.engine import Engine
 from rollbook.sync.worker import SyncWorker
 
@@ -106,7 +106,9 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
         redoc_url=None,
     )
     app.state.settings = config
-    app.state.db = db or Database.connect(config.database_url, pool_size=config.pool_size)
+    app.state.db = db or Database.connect(
+        config.database_url, pool_size=config.pool_size, lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS
+    )
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
     sqlite = is_sqlite(app.state.db.engine)

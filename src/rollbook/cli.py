@@ -17,7 +17,7 @@ from rollbook.config import Settings
 from rollbook.domain.errors import RollbookError
 from rollbook.domain.permissions import Actor
 from rollbook.services import auth, orgs, people
-from rollbook.store.db import Database
+from rollbook.store.db import REQUEST_LOCK_TIMEOUT_MS, Database
 from rollbook.store.models import Org, Person
 
 app = typer.Typer(
@@ -47,11 +47,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_database(pool_size: int = 2, cache_mib: int | None = None) -> Database:
+def open_database(
+    pool_size: int = 2, cache_mib: int | None = None, lock_timeout_ms: int | None = None
+) -> Database:
     """The configured database, with its schema brought up to date (every command does this)."""
     settings = Settings()
     try:
-        db = Database.connect(settings.database_url, pool_size=pool_size, cache_mib=cache_mib)
+        db = Database.connect(
+            settings.database_url,
+            pool_size=pool_size,
+            cache_mib=cache_mib,
+            lock_timeout_ms=lock_timeout_ms,
+        )
         db.migrate()
     except Exception as error:
         fail(f"cannot open the database {settings.database_url!r}: {error}")
@@ -111,7 +118,7 @@ def serve(
     settings = Settings()
     # The server's pool is the configured one (ROLLBOOK_POOL_SIZE), not the two connections
     # of a command: with 64 clients those ran dry and requests failed (bench/load.py).
-    db = open_database(pool_size=settings.pool_size)
+    db = open_database(pool_size=settings.pool_size, lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS)
     out.print(
         f"rollbook on http://{host}:{port}/  (API: /api/v1, database: {settings.database_url})"
     )

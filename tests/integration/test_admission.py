@@ -1,4 +1,5 @@
-"""Many requests at once on few request threads and few connections: every one is answered.
+"""Many requests at once on few request threads and few connections: every one is answered;
+a request waiting for a row a long transaction holds gives up with 503 busy.
 
 A request holds its pooled connection between its dependencies, which run in the request
 threads one after the other. With more requests inside than connections, requests holding a
@@ -16,12 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from rollbook.app import create_app
 from rollbook.config import Settings
 from rollbook.store.db import Database
+from rollbook.store.models import Person
 from tests.factories import Roster
-from tests.integration.helpers import new_student, student_body
+from tests.integration.helpers import error_of, new_student, student_body
 
 REQUESTS = 48
 
@@ -63,3 +66,39 @@ def test_many_requests_on_two_threads_and_a_small_pool_are_all_answered(
         codes = Counter(clients.map(one, range(REQUESTS), timeout=25))
     assert codes == {200: REQUESTS * 3 // 4, 201: REQUESTS // 4}
     assert time.monotonic() - started < 25
+
+
+@pytest.fixture
+def impatient(backend: str, db: Database) -> Iterator[tuple[Database, TestClient]]:
+    """An application whose requests wait at most 300 ms for a row lock (PostgreSQL)."""
+    if backend.startswith("sqlite"):
+        pytest.skip("SQLite's writer is waited for by its busy timeout, not a lock timeout")
+    assert db is not None
+    waiting = Database.connect(backend, lock_timeout_ms=300)
+    app = create_app(Settings(database_url=backend), db=waiting)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield waiting, client
+    waiting.dispose()
+
+
+def test_an_edit_of_a_row_a_long_transaction_holds_answers_503_busy_and_writes_nothing(
+    impatient: tuple[Database, TestClient],
+) -> None:
+    """A sync's transaction holds the rows it changed until it commits (minutes, for a large
+    district): an edit of one of them gives up after the lock timeout instead of hanging."""
+    db, client = impatient
+    roster = Roster.new(db, client)
+    school = roster.school()
+    admin = roster.district_admin()
+    student = new_student(admin.api, school, preferred_first_name="Before")["id"]
+    with db.engine.connect() as holder:
+        holder.execute(
+            update(Person).where(Person.id == int(student)).values(preferred_first_name="Held")
+        )
+        answer = admin.api.patch(f"students/{student}", json={"preferred_first_name": "Mine"})
+        error_of(answer, 503, "busy")
+        assert answer.headers["Retry-After"] == "5"
+        assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Before"
+        holder.rollback()
+    admin.api.ok("PATCH", f"students/{student}", json={"preferred_first_name": "Mine"})
+    assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Mine"

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long a request may wait for its turn to write before it answers 503 busy (api/deps.py).
 WRITE_WAIT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+# How long a request waits on PostgreSQL for a row a sync's transaction holds before it
+# answers 503 busy: as long as one waits for SQLite's writer.
+REQUEST_LOCK_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
 # SQLite's page cache of one connection that runs syncs (the default is 2 MiB): a sync
 # inserts into the indexes of every table at random places, and a first sync of 100,000
 # students took 37.5 s with the default, 34.3 s with 64 MiB and 33.5 s with 256 MiB
@@ -74,9 +77,17 @@ def _sqlite_setup(engine: Engine, cache_mib: int | None) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def make_engine(raw_url: str, *, pool_size: int = 10, cache_mib: int | None = None) -> Engine:
+def make_engine(
+    raw_url: str,
+    *,
+    pool_size: int = 10,
+    cache_mib: int | None = None,
+    lock_timeout_ms: int | None = None,
+) -> Engine:
     """An engine for the configured database, with the settings rollbook relies on;
-    `cache_mib` sizes SQLite's page cache per connection (None: SQLite's default)."""
+    `cache_mib` sizes SQLite's page cache per connection (None: SQLite's default);
+    `lock_timeout_ms` bounds how long a PostgreSQL statement waits for a row or table lock
+    (None: for ever; SQLite's wait is its busy timeout)."""
     url = normalize_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -91,8 +102,10 @@ def make_engine(raw_url: str, *, pool_size: int = 10, cache_mib: int | None = No
         raise ValueError(
             f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL"
         )
+    options = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"} if lock_timeout_ms else {}
     return create_engine(
         url,
+        connect_args=options,
         pool_size=pool_size,
         max_overflow=pool_capacity(pool_size) - pool_size,
         pool_pre_ping=True,
@@ -118,9 +131,18 @@ class Database:
 
     @classmethod
     def connect(
-        cls, raw_url: str, *, pool_size: int = 10, cache_mib: int | None = None
+        cls,
+        raw_url: str,
+        *,
+        pool_size: int = 10,
+        cache_mib: int | None = None,
+        lock_timeout_ms: int | None = None,
     ) -> Database:
-        return cls(make_engine(raw_url, pool_size=pool_size, cache_mib=cache_mib))
+        return cls(
+            make_engine(
+                raw_url, pool_size=pool_size, cache_mib=cache_mib, lock_timeout_ms=lock_timeout_ms
+            )
+        )
 
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()
