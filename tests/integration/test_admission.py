@@ -29,19 +29,21 @@ from tests.integration.helpers import error_of, new_student, student_body
 REQUESTS = 48
 
 
+def _served(own: Database, settings: Settings) -> Iterator[tuple[Database, TestClient]]:
+    """An application of its own on the session's database (migrated by the `db` fixture)."""
+    with TestClient(create_app(settings, db=own), raise_server_exceptions=False) as client:
+        yield own, client
+    own.dispose()
+
+
 @pytest.fixture
 def small(backend: str, db: Database) -> Iterator[tuple[Database, TestClient]]:
-    """An application with 2 request threads and a pool of 2 (6 connections at most), on
-    the session's database (`db`: migrated)."""
+    """An application with 2 request threads and a pool of 2 (6 connections at most)."""
     assert db is not None
-    few = Database.connect(backend, pool_size=2)
     settings = Settings(
         database_url=backend, pool_size=2, request_threads=2, sign_in_attempts_per_minute=1000
     )
-    app = create_app(settings, db=few)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield few, client
-    few.dispose()
+    yield from _served(Database.connect(backend, pool_size=2), settings)
 
 
 def test_many_requests_on_two_threads_and_a_small_pool_are_all_answered(
@@ -75,10 +77,7 @@ def impatient(backend: str, db: Database) -> Iterator[tuple[Database, TestClient
         pytest.skip("SQLite's writer is waited for by its busy timeout, not a lock timeout")
     assert db is not None
     waiting = Database.connect(backend, lock_timeout_ms=300)
-    app = create_app(Settings(database_url=backend), db=waiting)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield waiting, client
-    waiting.dispose()
+    yield from _served(waiting, Settings(database_url=backend))
 
 
 def test_an_edit_of_a_row_a_long_transaction_holds_answers_503_busy_and_writes_nothing(
