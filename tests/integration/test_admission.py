@@ -101,3 +101,15 @@ def test_an_edit_of_a_row_a_long_transaction_holds_answers_503_busy_and_writes_n
         holder.rollback()
     admin.api.ok("PATCH", f"students/{student}", json={"preferred_first_name": "Mine"})
     assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Mine"
+
+
+def test_the_lock_timeout_keeps_the_server_options_of_the_address(backend: str) -> None:
+    if backend.startswith("sqlite"):
+        pytest.skip("PostgreSQL's server options")
+    own = Database.connect(f"{backend}?options=-c%20statement_timeout%3D4321", lock_timeout_ms=1234)
+    try:
+        with own.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
+    finally:
+        own.dispose()

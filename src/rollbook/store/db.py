@@ -102,10 +102,15 @@ def make_engine(
         raise ValueError(
             f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL"
         )
-    options = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"} if lock_timeout_ms else {}
+    connect_args = {}
+    if lock_timeout_ms:
+        # Beside any server options the address sets itself (`?options=-c …`).
+        own = url.query.get("options")
+        given = " ".join(own) if isinstance(own, tuple) else (own or "")
+        connect_args["options"] = f"{given} -c lock_timeout={int(lock_timeout_ms)}".strip()
     return create_engine(
         url,
-        connect_args=options,
+        connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=pool_capacity(pool_size) - pool_size,
         pool_pre_ping=True,
