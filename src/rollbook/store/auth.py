@@ -28,10 +28,6 @@ def operator_by_username(session: Session, username: str) -> Operator | None:
     return session.scalars(select(Operator).where(Operator.username == username)).one_or_none()
 
 
-def operator(session: Session, operator_id: int) -> Operator | None:
-    return session.get(Operator, operator_id)
-
-
 def add_operator(session: Session, *, username: str, password_hash: str) -> Operator:
     row = Operator(username=username, password_hash=password_hash)
     session.add(row)
