@@ -112,15 +112,22 @@ def upper_bound(prefix: str) -> str | None:
     return prefix[:-1] + chr(following)
 
 
-def prefix_of(column: InstrumentedAttribute[str], prefix: str) -> list[ColumnElement[bool]]:
-    """Conditions: `column` starts with `prefix`, as a range an index can serve (the keys are
+def prefix_range(
+    column: InstrumentedAttribute[str], pattern: object, low: object, high: object | None
+) -> list[ColumnElement[bool]]:
+    """Conditions: `column` starts with a prefix, as a range an index can serve (the keys are
     compared byte by byte: SQLite's BINARY, PostgreSQL's "C" collation of the key columns),
-    and the exact test beside it."""
-    exact = column.like(like_prefix(prefix), escape="\\")
-    high = upper_bound(prefix)
+    and the exact test beside it. `pattern` is `like_prefix` of the prefix, `low` the prefix,
+    `high` its `upper_bound` (None: the exact test alone); values or bound parameters."""
+    exact = column.like(pattern, escape="\\")
     if high is None:
         return [exact]
-    return [column >= prefix, column < high, exact]
+    return [column >= low, column < high, exact]
+
+
+def prefix_of(column: InstrumentedAttribute[str], prefix: str) -> list[ColumnElement[bool]]:
+    """`prefix_range` of one prefix, its values in the statement."""
+    return prefix_range(column, like_prefix(prefix), prefix, upper_bound(prefix))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +168,8 @@ def _page_statement(shape: _Shape) -> Select[Person]:
         return select(Person).where(*conditions).order_by(*order).limit(shape.limit + 1)
     arms = []
     for column in (Person.sort_key, Person.first_key, Person.username_key):
-        matching: list[ColumnElement[bool]] = [column.like(bindparam("pattern"), escape="\\")]
-        if shape.ranged:
-            matching += [column >= bindparam("low"), column < bindparam("high")]
+        high: BindParameter[str] | None = bindparam("high") if shape.ranged else None
+        matching = prefix_range(column, bindparam("pattern"), bindparam("low"), high)
         arm = select(Person.id).where(*conditions, *matching).order_by(*order)
         arms.append(arm.limit(shape.limit + 1).subquery())
     found = union(*(select(arm.c.id) for arm in arms)).subquery()
