@@ -91,7 +91,8 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: SyncWorker = app.state.sync_worker
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         worker.start()
         yield
         worker.shutdown()
@@ -113,7 +114,8 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
     sqlite = is_sqlite(app.state.db.engine)
     app.state.write_gate = deps.WriteGate() if sqlite else None
-    threads = config.request_threads or (SQLITE_REQUEST_THREADS if sqlite else 40)
+    # None: the thread pool's own default (40) on PostgreSQL.
+    threads = config.request_threads or (SQLITE_REQUEST_THREADS if sqlite else None)
     engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
     app.state.sync_worker = SyncWorker(
         engine, Path(config.upload_dir), catalogue=config.catalogue, process=config.sync_process
