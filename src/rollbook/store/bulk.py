@@ -9,6 +9,7 @@ to the driver in one call per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
@@ -83,7 +84,10 @@ def bulk_insert_dicts(session: Session, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return 0
     columns = list(rows[0])
-    return bulk_insert(session, table, columns, ([row[c] for c in columns] for row in rows))
+    if len(columns) == 1:
+        (only,) = columns
+        return bulk_insert(session, table, columns, ((row[only],) for row in rows))
+    return bulk_insert(session, table, columns, map(itemgetter(*columns), rows))
 
 
 def parts(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
