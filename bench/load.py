@@ -126,6 +126,11 @@ class Result:
     window: float = 0.0
     sync_busy: float = 0.0  # seconds of the window with a sync queued or running
     errors: list[str] = field(default_factory=list)  # first few 5xx / transport errors
+    # Processor seconds spent during the window by the clients' thread and by the server
+    # process (its request threads; not the child processes that run uploaded syncs): the clients
+    # share the machine's cores with the server.
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
     refusals: Counter[str] = field(default_factory=Counter)  # "kind: status code" of 4xx
 
     @property
@@ -189,6 +194,12 @@ class Result:
         lines.append(
             f"syncs: {done or 'none'}; a sync was queued or running "
             f"{100 * self.sync_busy / max(self.window, 1e-9):.0f}% of the window"
+        )
+        window = max(self.window, 1e-9)
+        lines.append(
+            f"processor: server {self.server_cpu:.1f} s ({100 * self.server_cpu / window:.0f}% "
+            f"of a core), clients {self.client_cpu:.1f} s "
+            f"({100 * self.client_cpu / window:.0f}% of a core)"
         )
         lines.append(
             "targets: "
@@ -528,8 +539,21 @@ async def _client(
             samples.append(Sample(kind, status, time.perf_counter() - started, during))
 
 
-async def _load(config: Config, base: str, district: Target, syncing: threading.Event) -> Result:
+def process_cpu(pid: int) -> float:
+    """Processor seconds (user and system) a process has used so far, from /proc (0 where
+    there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _load(
+    config: Config, base: str, district: Target, syncing: threading.Event, server_pid: int
+) -> Result:
     result = Result(config)
+    server_before, client_before = process_cpu(server_pid), time.thread_time()
     started = time.monotonic()
     until = started + config.seconds
     await asyncio.gather(
@@ -541,6 +565,8 @@ async def _load(config: Config, base: str, district: Target, syncing: threading.
         )
     )
     result.window = time.monotonic() - started
+    result.client_cpu = time.thread_time() - client_before
+    result.server_cpu = process_cpu(server_pid) - server_before
     return result
 
 
@@ -591,7 +617,9 @@ def run(config: Config) -> Result:
             if config.sync != "none":
                 syncs.start()
                 time.sleep(0.5)  # the first sync is under way when the clients begin
-            result = _in_own_loop(_load(config, server.base, district, syncs.running))
+            result = _in_own_loop(
+                _load(config, server.base, district, syncs.running, server.process.pid)
+            )
             syncs.stop.set()
             if config.sync != "none":
                 syncs.join(timeout=1800)
