@@ -1,0 +1,84 @@
+"""Bulk writes (store/bulk.py) store what the ORM would, on both backends: values taken from
+dicts in column order (one column or many) and JSON stored as the compact text the sync
+compares as a string."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, MetaData, Table, Text, select, text
+
+from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.db import Database
+from rollbook.store.models import JsonText
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values.filter(lambda value: value is not None))
+def test_stored_json_is_the_compact_dumps_text(value: Any) -> None:
+    stored = JsonText().process_bind_param(value, None)  # type: ignore[arg-type]
+    assert stored == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    assert JsonText().process_result_value(stored, None) == value  # type: ignore[arg-type]
+
+
+def test_no_json_value_is_stored_as_null() -> None:
+    assert JsonText().process_bind_param(None, None) is None  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def probe(db: Database) -> Iterator[Table]:
+    """A table of this test's own, dropped afterwards."""
+    table = Table(
+        f"bulk_probe_{uuid.uuid4().hex[:8]}",
+        MetaData(),
+        Column("n", Integer),
+        Column("word", Text),
+        Column("data", JsonText),
+    )
+    table.create(db.engine)
+    yield table
+    table.drop(db.engine)
+
+
+def test_rows_of_several_columns_keep_each_value_in_its_column(db: Database, probe: Table) -> None:
+    rows = [
+        {"word": f"w{i}", "n": i, "data": {"schools": [f"s{i}", "é"], "on": i % 2 == 0}}
+        for i in range(7)
+    ]
+    with db.writing() as session:
+        assert bulk_insert_dicts(session, probe, rows) == 7
+    with db.session(write=False) as session:
+        stored = session.execute(select(probe).order_by(probe.c.n)).all()
+        raw = session.execute(text(f"SELECT data FROM {probe.name} WHERE n = 3")).scalar_one()
+    assert [(r.n, r.word, r.data) for r in stored] == [
+        (row["n"], row["word"], row["data"]) for row in rows
+    ]
+    assert raw == '{"schools":["s3","é"],"on":false}'
+
+
+def test_rows_of_one_column_are_stored_whole(db: Database, probe: Table) -> None:
+    # One column is the case where taking the values by key gives a value, not a tuple.
+    rows = [{"word": word} for word in ("alpha", "be", "c")]
+    with db.writing() as session:
+        assert bulk_insert_dicts(session, probe, rows) == 3
+    with db.session(write=False) as session:
+        stored = session.scalars(select(probe.c.word).order_by(probe.c.word)).all()
+    assert stored == ["alpha", "be", "c"]
+
+
+def test_no_rows_write_nothing(db: Database, probe: Table) -> None:
+    with db.writing() as session:
+        assert bulk_insert_dicts(session, probe, []) == 0
+    with db.session(write=False) as session:
+        assert session.scalars(select(probe.c.n)).all() == []
