@@ -34,9 +34,14 @@ class FieldsBlock(dict[str, dict[str, Any]]):
         return encode(self)
 
 
+# Built once: `json.dumps` with options builds a new encoder per call (as store.models does
+# for stored JSON).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def encode(value: Any) -> str:
     """JSON as the API sends it (Starlette's JSONResponse: compact, UTF-8, no NaN)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def fields_block(
