@@ -126,8 +126,8 @@ class Result:
     window: float = 0.0
     sync_busy: float = 0.0  # seconds of the window with a sync queued or running
     errors: list[str] = field(default_factory=list)  # first few 5xx / transport errors
-    # Processor seconds spent during the window by the clients' thread and by the server
-    # process (its request threads; not the child processes that run uploaded syncs): the clients
+    # Processor seconds spent during the window by the clients' thread and by the server's
+    # process (its request threads; not the children that run uploaded syncs): the clients
     # share the machine's cores with the server.
     client_cpu: float = 0.0
     server_cpu: float = 0.0
@@ -191,11 +191,11 @@ class Result:
                 f"{sum(s.status == 0 for s in rows):>5}"
             )
         done = ", ".join(f"{s.snapshot} {s.status} {s.seconds:.1f}s" for s in self.syncs)
+        window = max(self.window, 1e-9)
         lines.append(
             f"syncs: {done or 'none'}; a sync was queued or running "
-            f"{100 * self.sync_busy / max(self.window, 1e-9):.0f}% of the window"
+            f"{100 * self.sync_busy / window:.0f}% of the window"
         )
-        window = max(self.window, 1e-9)
         lines.append(
             f"processor: server {self.server_cpu:.1f} s ({100 * self.server_cpu / window:.0f}% "
             f"of a core), clients {self.client_cpu:.1f} s "
