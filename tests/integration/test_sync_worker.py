@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,8 +17,9 @@ from sqlalchemy import select
 from rollbook.generate import District, write_district
 from rollbook.store.db import Database
 from rollbook.store.sync_tables import SyncLock, SyncRun
+from rollbook.sync.worker import SyncWorker
 from tests.factories import Roster
-from tests.integration.syncing import upload, wait_for
+from tests.integration.syncing import Sis, upload, wait_for
 
 
 def _district_zip(tmp_path: Path, students: int) -> Path:
@@ -65,3 +68,29 @@ def test_r18_a_killed_child_fails_its_run_and_the_next_run_gets_a_new_one(
     again = wait_for(api, upload(api, path)["id"])
     assert again["status"] == "applied", again
     assert again["counts"]["students"]["created"] == 3000
+
+
+def test_r18_a_starting_server_process_fails_only_the_queued_runs_of_processes_gone(
+    roster: Roster, tmp_path: Path
+) -> None:
+    """With `rollbook serve --workers N` a process may start (or be restarted) while another
+    has a run queued: that run is the other's to execute, not an orphan."""
+    sis = Sis(roster, tmp_path)
+    live, gone, unknown = sis.queue(), sis.queue(), sis.queue()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with roster.db.writing() as session:
+        for run_id, holder in (
+            (gone, f"{socket.gethostname()}:{dead.pid}"),
+            (unknown, None),  # queued before rollbook said by whom
+        ):
+            found = session.get(SyncRun, run_id)
+            assert found is not None
+            found.queued_by = holder
+    with roster.db.session(write=False) as session:
+        assert session.get(SyncRun, live).queued_by == f"{socket.gethostname()}:{os.getpid()}"  # type: ignore[union-attr]
+    worker = SyncWorker(sis.engine, tmp_path / "uploads", process=False)
+    worker.start()
+    with roster.db.session(write=False) as session:
+        status = {run_id: session.get(SyncRun, run_id).status for run_id in (live, gone, unknown)}  # type: ignore[union-attr]
+    assert status == {live: "queued", gone: "failed", unknown: "failed"}

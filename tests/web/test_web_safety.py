@@ -20,6 +20,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -28,12 +29,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from rollbook.app import create_app
 from rollbook.config import Settings
 from rollbook.store.db import Database
-from rollbook.store.models import Change
+from rollbook.store.models import Change, SignInAttempt, utcnow
 from rollbook.store.sync_tables import SyncRun
 from rollbook.sync.worker import SyncWorker
 from rollbook.web.session import CSRF_HEADER, SESSION_COOKIE
@@ -41,6 +42,7 @@ from tests.factories import Roster, unique
 from tests.web.conftest import CSRF_INPUT, browser, wait_for_run
 from tests.web.html import Element, parse
 from tests.web.snapshot import Snapshot
+from tests.web.test_auth import post_sign_in
 
 SCRIPT = '<script>alert("rollbook-xss")</script>'
 IMAGE = '"><img src=x onerror=alert("rollbook-xss")>'
@@ -608,3 +610,43 @@ def test_no_password_token_or_key_reaches_the_logs(
     assert any("rollbook.sync" in r.name for r in caplog.records)  # the worker's thread too
     leaks = [(s[:12], line[:200]) for line in logged for s in secrets if s in line]
     assert not leaks, leaks
+
+
+def test_the_sign_in_limit_is_shared_by_every_server_process(
+    roster: Roster, db: Database, app_settings: Settings
+) -> None:
+    """`rollbook serve --workers N`: attempts counted by one process count in the others
+    (two applications on one database here; tests/integration/test_serve_workers.py serves
+    with two real processes)."""
+    account = roster.teacher(password=PASSWORD)
+    config = Settings(database_url=app_settings.database_url, sign_in_attempts_per_minute=4)
+    processes = [TestClient(create_app(config, db=db), raise_server_exceptions=False)]
+    processes.append(TestClient(create_app(config, db=db), raise_server_exceptions=False))
+    form = {"org": roster.slug, "username": account.username, "password": "wrong password"}
+    answers = [processes[n % 2].post("/api/v1/auth/token", data=form) for n in range(4)]
+    assert [a.status_code for a in answers] == [401] * 4
+    for http in processes:
+        right = {**form, "password": PASSWORD}
+        limited = http.post("/api/v1/auth/token", data=right)
+        assert limited.status_code == 429, limited.text
+    # The web form counts in the same place.
+    page = post_sign_in(processes[1], roster.slug, account.username, PASSWORD)
+    assert page.status_code == 429  # type: ignore[attr-defined]
+
+
+def test_sign_in_attempts_are_kept_a_minute_as_fingerprints(
+    roster: Roster, db: Database, app_settings: Settings
+) -> None:
+    """The shared count stores no username or address, and forgets attempts after a minute."""
+    account = roster.teacher(password=PASSWORD)
+    http = TestClient(create_app(app_settings, db=db), raise_server_exceptions=False)
+    form = {"org": roster.slug, "username": account.username, "password": "wrong password"}
+    assert http.post("/api/v1/auth/token", data=form).status_code == 401
+    with db.writing() as session:
+        rows = session.execute(select(SignInAttempt.key, SignInAttempt.at)).all()
+        assert rows and all(account.username not in key for key, _ in rows)
+        assert all(re.fullmatch(r"[0-9a-f]{64}", key) for key, _ in rows)
+        session.execute(update(SignInAttempt).values(at=utcnow() - timedelta(seconds=61)))
+    assert http.post("/api/v1/auth/token", data=form).status_code == 401
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(SignInAttempt)) == 1

@@ -25,7 +25,7 @@ def sign_in(
 ) -> dict[str, Any]:
     """A bearer token for an educator of `org` (or an operator, with `org` empty)."""
     limiter: auth.SignInLimiter = request.app.state.sign_in_limiter
-    limiter.check(org, username, request.client.host if request.client else "")
+    limiter.check(session, org, username, request.client.host if request.client else "")
     issued = auth.sign_in(
         session,
         org_slug=org,

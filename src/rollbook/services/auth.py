@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -59,25 +56,27 @@ class IssuedToken:
 
 
 class SignInLimiter:
-    """Sign-in attempts allowed per (organization, username, address) in a sliding minute."""
+    """Sign-in attempts allowed per (organization, username, address) in a sliding minute,
+    counted in the database so that every server process shares the count."""
 
     def __init__(self, per_minute: int) -> None:
         self._per_minute = per_minute
-        self._attempts: dict[tuple[str, str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def check(self, org: str, username: str, address: str) -> None:
-        key = (org.casefold(), username_key(username), address)
-        now = time.monotonic()
-        with self._lock:
-            attempts = self._attempts.setdefault(key, deque())
-            while attempts and now - attempts[0] > 60:
-                attempts.popleft()
-            if len(attempts) >= self._per_minute:
-                raise TooManyAttempts("too many sign-in attempts: wait a minute and try again")
-            attempts.append(now)
-            if len(self._attempts) > 100_000:
-                self._attempts.clear()
+    def check(self, session: Session, org: str, username: str, address: str) -> None:
+        """Count this attempt, or refuse it; commits, so that a failed sign-in, rolled back,
+        still counts."""
+        key = hashlib.sha256(
+            "\0".join((org.casefold(), username_key(username), address)).encode()
+        ).hexdigest()
+        now = utcnow()
+        since = now - timedelta(seconds=60)
+        store.forget_sign_in_attempts(session, before=since)
+        allowed = store.sign_in_attempts(session, key=key, since=since) < self._per_minute
+        if allowed:
+            store.add_sign_in_attempt(session, key=key, at=now)
+        session.commit()
+        if not allowed:
+            raise TooManyAttempts("too many sign-in attempts: wait a minute and try again")
 
 
 def set_password(session: Session, *, person: Person, password: str) -> None:

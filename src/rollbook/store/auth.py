@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, delete, select
+from sqlalchemy import Row, and_, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from rollbook.store.models import AccessToken, ApiKey, Credential, Operator, Person
+from rollbook.store.models import (
+    AccessToken,
+    ApiKey,
+    Credential,
+    Operator,
+    Person,
+    SignInAttempt,
+)
 
 
 def credential(session: Session, *, person_id: int) -> Credential | None:
@@ -111,3 +118,25 @@ def api_key(session: Session, key_hash: str) -> ApiKey | None:
     return session.scalars(
         select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     ).one_or_none()
+
+
+def sign_in_attempts(session: Session, *, key: str, since: datetime) -> int:
+    """How many attempts of `key` since `since`, the organization-wide count held until the
+    transaction ends (PostgreSQL: an advisory lock on the key; SQLite: the writer's lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
+    return int(
+        session.scalar(
+            select(func.count()).where(SignInAttempt.key == key, SignInAttempt.at >= since)
+        )
+        or 0
+    )
+
+
+def add_sign_in_attempt(session: Session, *, key: str, at: datetime) -> None:
+    session.add(SignInAttempt(key=key, at=at))
+    session.flush()
+
+
+def forget_sign_in_attempts(session: Session, *, before: datetime) -> None:
+    session.execute(delete(SignInAttempt).where(SignInAttempt.at < before))

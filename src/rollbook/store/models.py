@@ -269,6 +269,18 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class SignInAttempt(Base):
+    """One sign-in attempt, kept a minute for the rate limit that every server process shares.
+    `key` is a SHA-256 of the organization, username and address, not the values themselves."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_key", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class ApiKey(Base):
     """An API key, stored as a hash; `org_id` is null for an operator's key."""
 

@@ -47,6 +47,9 @@ class SyncRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(255))
+    # The process (host:pid) that queued the run: while it lives, its queued run is not an
+    # orphan, whichever server process starts meanwhile (sync/worker.py, fail_orphans).
+    queued_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class SyncIssue(Base):

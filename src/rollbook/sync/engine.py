@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ from rollbook.sync.writes import ConcurrentEdit, analyze
 log = logging.getLogger("rollbook.sync")
 Progress = Callable[[str, int], None]
 ATTEMPTS = 3
+# How often a run waiting for its organization's lock looks again.
+LOCK_POLL_SECONDS = 0.5
 FINAL = frozenset({"previewed", "applied", "discarded", "rejected", "failed"})
 
 
@@ -84,7 +87,7 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _holder_alive(holder: str) -> bool:
+def holder_alive(holder: str) -> bool:
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname():
         return True  # another machine's process: trust its lock
@@ -132,7 +135,7 @@ def claim(session: Session, *, org_id: int, run_id: int) -> None:
     holder marks the run failed, not a run `queued` forever (R18)."""
     lock = session.get(SyncLock, org_id)
     if lock is not None and lock.run_id != run_id:
-        if _holder_alive(lock.holder):
+        if holder_alive(lock.holder):
             raise RunBusy(lock.run_id)
         _fail_orphan(session, lock.run_id)
         session.delete(lock)
@@ -159,7 +162,7 @@ def recover(db: Database) -> int:
     fixed = 0
     with db.writing() as session:
         for lock in list(session.scalars(select(SyncLock))):
-            if not _holder_alive(lock.holder):
+            if not holder_alive(lock.holder):
                 fixed += _fail_orphan(session, lock.run_id)
                 session.delete(lock)
     return fixed
@@ -186,6 +189,7 @@ def create_run(session: Session, *, org: Org, actor: Actor, source: str, dry_run
         actor_id=actor.id,
         actor_name=actor.name,
         counts=empty_counts(),
+        queued_by=holder_name(),
     )
     session.add(run)
     session.flush()
@@ -200,14 +204,23 @@ class Engine:
     catalogue: Catalogue
     max_unpacked_bytes: int = 4 * 1024**3
 
-    def execute(self, run_id: int, path: Path, *, progress: Progress | None = None) -> SyncRun:
-        """Read, stage and apply (or preview) a queued run; returns it finished."""
+    def execute(
+        self,
+        run_id: int,
+        path: Path,
+        *,
+        progress: Progress | None = None,
+        lock_wait: float = 0.0,
+    ) -> SyncRun:
+        """Read, stage and apply (or preview) a queued run; returns it finished. A run of the
+        same organization holding the lock fails it, or is waited for up to `lock_wait`
+        seconds, the run staying queued (R18: never two at once)."""
         with self.db.session(write=False) as session:
             run = session.get(SyncRun, run_id)
             assert run is not None
             org_id = run.org_id
         try:
-            acquire(self.db, org_id=org_id, run_id=run_id)
+            self._acquire(org_id, run_id, lock_wait)
         except RunBusy as busy:
             return self._finish(run_id, "failed", message=str(busy))
         try:
@@ -249,6 +262,18 @@ class Engine:
         except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
             raise
+
+    def _acquire(self, org_id: int, run_id: int, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                acquire(self.db, org_id=org_id, run_id=run_id)
+                return
+            except RunBusy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                time.sleep(min(LOCK_POLL_SECONDS, left))
 
     def _fingerprint(self, path: Path) -> str | None:
         try:

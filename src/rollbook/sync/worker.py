@@ -25,12 +25,14 @@ from rollbook.domain.catalogue import load_catalogue
 from rollbook.store.db import SYNC_CACHE_MIB, Database
 from rollbook.store.models import utcnow
 from rollbook.store.sync_tables import SyncRun
-from rollbook.sync.engine import Engine, abandon, recover
+from rollbook.sync.engine import Engine, abandon, holder_alive, recover
 from rollbook.sync.stage import clear_stage
 
 log = logging.getLogger("rollbook.sync")
 # How much lower a sync's CPU priority is than the server's (`nice`, 0-19).
 SYNC_NICENESS = 10
+# How long an uploaded run waits for its organization's lock before it fails.
+LOCK_WAIT_SECONDS = 2 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,9 @@ def _child_start(setup: ChildSetup) -> None:
 
 def _execute(engine: Engine, run_id: int, path: Path) -> None:
     try:
-        engine.execute(run_id, path)
+        # Another server process may be running a sync of the same organization: this run
+        # waits for it, queued, as it would behind a run of this process (R18).
+        engine.execute(run_id, path, lock_wait=LOCK_WAIT_SECONDS)
     except Exception:
         log.exception("sync run %s crashed", run_id)
     finally:
@@ -159,9 +163,12 @@ class SyncWorker:
 
 
 def fail_orphans(db: Database) -> None:
-    """Queued runs of a process that is gone never ran: say so instead of leaving them queued."""
+    """Queued runs of a process that is gone never ran: say so instead of leaving them queued.
+    Those of a live process (another server process, a command) are its to run."""
     with db.writing() as session:
         for run in session.scalars(select(SyncRun).where(SyncRun.status == "queued")):
+            if run.queued_by is not None and holder_alive(run.queued_by):
+                continue
             run.status, run.finished_at = "failed", utcnow()
             run.message = "rollbook stopped before this run started: upload the snapshot again"
             clear_stage(session, run.id)

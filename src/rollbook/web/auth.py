@@ -103,7 +103,7 @@ def login(request: Request, form: Form) -> Response:
     limiter: auth.SignInLimiter = request.app.state.sign_in_limiter
     with database(request).session(write=True) as session:
         try:
-            limiter.check(org, username, request.client.host if request.client else "")
+            limiter.check(session, org, username, request.client.host if request.client else "")
             issued = auth.sign_in(
                 session,
                 org_slug=org,
