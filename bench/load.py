@@ -100,6 +100,7 @@ class Config:
     seed: int = 1
     keep: bool = False  # keep the working folder (the server's log) and say where
     tools: bool = False  # judge by the rostering tools' targets instead of the load's
+    workers: int = 1  # server processes (`rollbook serve --workers`)
 
 
 @dataclass
@@ -127,10 +128,11 @@ class Result:
     sync_busy: float = 0.0  # seconds of the window with a sync queued or running
     errors: list[str] = field(default_factory=list)  # first few 5xx / transport errors
     # Processor seconds spent during the window by the clients' thread and by the server's
-    # process (its request threads; not the children that run uploaded syncs): the clients
-    # share the machine's cores with the server.
+    # processes (their request threads; not the children that run uploaded syncs): the
+    # clients share the machine's cores with the server.
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    server_processes: int = 1
     refusals: Counter[str] = field(default_factory=Counter)  # "kind: status code" of 4xx
 
     @property
@@ -171,7 +173,8 @@ class Result:
         c = self.config
         lines = [
             f"rollbook load: {c.backend}, {c.students:,} students, {c.clients} clients, "
-            f"{self.window:.0f} s, syncs by {c.sync}; {machine()}",
+            f"{self.window:.0f} s, syncs by {c.sync}, {c.workers} server "
+            f"process{'es' if c.workers > 1 else ''}; {machine()}",
             f"{'request':<22}{'count':>8}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
             f"{'max ms':>8}{'p99 in sync':>12}{'5xx':>5}{'4xx':>5}{'none':>5}",
         ]
@@ -198,7 +201,8 @@ class Result:
         )
         lines.append(
             f"processor: server {self.server_cpu:.1f} s ({100 * self.server_cpu / window:.0f}% "
-            f"of a core), clients {self.client_cpu:.1f} s "
+            f"of a core, {self.server_processes} process{'es' if self.server_processes > 1 else ''}"
+            f"), clients {self.client_cpu:.1f} s "
             f"({100 * self.client_cpu / window:.0f}% of a core)"
         )
         lines.append(
@@ -345,8 +349,9 @@ def rollbook_command() -> list[str]:
 class Server:
     """`rollbook serve` in a child process; its output goes to a file."""
 
-    def __init__(self, url: str, work: Path) -> None:
+    def __init__(self, url: str, work: Path, workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = work / "server.log"
         env = {
@@ -356,7 +361,16 @@ class Server:
         }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [*rollbook_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    *rollbook_command(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(workers),
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -380,6 +394,17 @@ class Server:
                 pass
             time.sleep(0.2)
         raise RuntimeError("the server did not answer in time")
+
+    def request_processes(self) -> list[int]:
+        """The processes that answer requests: the server's own, or with --workers its
+        children (each a server process; their own children run the uploaded syncs)."""
+        if self.workers == 1:
+            return [self.process.pid]
+        return [
+            pid
+            for pid in children_of(self.process.pid)
+            if b"resource_tracker" not in _command_line(pid)  # multiprocessing's helper
+        ]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -539,6 +564,26 @@ async def _client(
             samples.append(Sample(kind, status, time.perf_counter() - started, during))
 
 
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc (none where there is no /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
 def process_cpu(pid: int) -> float:
     """Processor seconds (user and system) a process has used so far, from /proc (0 where
     there is no /proc)."""
@@ -550,10 +595,11 @@ def process_cpu(pid: int) -> float:
 
 
 async def _load(
-    config: Config, base: str, district: Target, syncing: threading.Event, server_pid: int
+    config: Config, base: str, district: Target, syncing: threading.Event, server: list[int]
 ) -> Result:
-    result = Result(config)
-    server_before, client_before = process_cpu(server_pid), time.thread_time()
+    result = Result(config, server_processes=len(server))
+    server_before = sum(process_cpu(pid) for pid in server)
+    client_before = time.thread_time()
     started = time.monotonic()
     until = started + config.seconds
     await asyncio.gather(
@@ -566,7 +612,7 @@ async def _load(
     )
     result.window = time.monotonic() - started
     result.client_cpu = time.thread_time() - client_before
-    result.server_cpu = process_cpu(server_pid) - server_before
+    result.server_cpu = sum(process_cpu(pid) for pid in server) - server_before
     return result
 
 
@@ -610,7 +656,7 @@ def run(config: Config) -> Result:
         days = [day2, day1]
         if config.sync == "upload":
             days = [zipped(day2, work / "day2.zip"), zipped(day1, work / "day1.zip")]
-        server = Server(url, work)
+        server = Server(url, work, config.workers)
         try:
             server.wait_ready(district.slug, district.tokens[0])
             syncs = Syncs(config.sync, server, url, district, days)
@@ -618,7 +664,7 @@ def run(config: Config) -> Result:
                 syncs.start()
                 time.sleep(0.5)  # the first sync is under way when the clients begin
             result = _in_own_loop(
-                _load(config, server.base, district, syncs.running, server.process.pid)
+                _load(config, server.base, district, syncs.running, server.request_processes())
             )
             syncs.stop.set()
             if config.sync != "none":
@@ -649,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sync", choices=["upload", "cli", "none"], default="upload")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--pg", default=os.environ.get("ROLLBOOK_BENCH_POSTGRES_URL", DEFAULT_PG))
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -673,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         pg_base=args.pg,
         keep=args.keep,
         tools=args.tools,
+        workers=args.workers,
     )
     result = run(config)
     print(result.table())

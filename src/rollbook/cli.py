@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rollbook.domain.permissions import Actor
 from rollbook.services import auth, orgs, people
 from rollbook.store.db import REQUEST_LOCK_TIMEOUT_MS, Database
 from rollbook.store.models import Org, Person
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="rollbook: a school district's roster, where the SIS sync and hand edits live together.",
@@ -109,6 +112,13 @@ def read_password(from_stdin: bool) -> str | None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes (default: ROLLBOOK_WORKERS, else 1); about one per core.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web pages and the API."""
     import uvicorn
@@ -116,13 +126,40 @@ def serve(
     from rollbook.app import create_app
 
     settings = Settings()
+    processes = workers or settings.workers
     # The server's pool is the configured one (ROLLBOOK_POOL_SIZE), not the two connections
     # of a command: with 64 clients those ran dry and requests failed (bench/load.py).
     db = open_database(pool_size=settings.pool_size, lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS)
     out.print(
-        f"rollbook on http://{host}:{port}/  (API: /api/v1, database: {settings.database_url})"
+        f"rollbook on http://{host}:{port}/  (API: /api/v1, database: {settings.database_url}"
+        f"{f', {processes} processes' if processes > 1 else ''})"
     )
-    uvicorn.run(create_app(settings, db=db), host=host, port=port, log_level="info")
+    if processes == 1:
+        uvicorn.run(create_app(settings, db=db), host=host, port=port, log_level="info")
+        return
+    # The schema is brought up to date once, here; each process then opens its own pool.
+    db.dispose()
+    uvicorn.run(
+        "rollbook.cli:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_level="info",
+    )
+
+
+def served_app() -> FastAPI:
+    """The application of one server process of `rollbook serve --workers N`."""
+    from rollbook.app import create_app
+
+    settings = Settings()
+    db = Database.connect(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS,
+    )
+    return create_app(settings, db=db)
 
 
 @app.command()

@@ -35,3 +35,6 @@ class Settings(BaseSettings):
     # interpreter and edits queued behind it (bench/load.py). On PostgreSQL an edit may wait in
     # its thread for a row a sync's transaction holds, and few threads could all be waiting.
     request_threads: int | None = None
+    # Server processes of `rollbook serve` (its --workers): one runs Python on one core at a
+    # time, so a machine with more cores serves more with more (README, "Serving on several cores").
+    workers: int = 1

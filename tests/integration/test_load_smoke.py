@@ -15,8 +15,13 @@ from rollbook.store.db import Database
 pytestmark = pytest.mark.slow
 
 
-def test_mixed_load_during_syncs_answers_no_5xx(backend: str, db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_mixed_load_during_syncs_answers_no_5xx(
+    backend: str, db: Database, tmp_path: Path, workers: int
+) -> None:
+    """With one server process and with two (`rollbook serve --workers 2`)."""
     config = load.Config(
+        workers=workers,
         backend=make_url(backend).get_backend_name(),
         students=300,
         clients=8,
@@ -31,3 +36,4 @@ def test_mixed_load_during_syncs_answers_no_5xx(backend: str, db: Database, tmp_
     answered = {s.kind for s in result.samples if 200 <= s.status < 300}
     assert answered == set(load.MIX)
     assert result.syncs and all(s.status == "applied" for s in result.syncs), result.syncs
+    assert result.server_processes == workers
