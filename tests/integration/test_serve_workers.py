@@ -5,6 +5,7 @@ syncs uploaded to them, each in a child of its own; runs of one organization nev
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -85,7 +86,16 @@ def test_r18_uploads_to_either_process_apply_one_after_the_other(
                 )
             assert answer.status_code == 202, answer.text
             runs.append(answer.json()["id"])
+    phases = set()
+    while True:
+        now = [admin.api.ok("GET", f"syncs/{run_id}") for run_id in runs]
+        phases |= {run["phase"] for run in now if run["status"] == "queued" and run["phase"]}
+        if all(run["status"] not in ("queued", "running") for run in now):
+            break
+        time.sleep(0.02)
     ended = [wait_for(admin.api, run_id, timeout=120) for run_id in runs]
+    # A run that found the other holding the lock said so while it waited.
+    assert phases <= {f"waiting for run {run_id} to finish" for run_id in runs}, phases
     # Whichever process took each upload, the second waited for the first's lock (R18: never
     # both at once) and then found the roster as the snapshot says.
     assert [run["status"] for run in ended] == ["applied", "applied"], ended

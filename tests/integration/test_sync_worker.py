@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from sqlalchemy import select
 from rollbook.generate import District, write_district
 from rollbook.store.db import Database
 from rollbook.store.sync_tables import SyncLock, SyncRun
+from rollbook.sync.engine import acquire, release
 from rollbook.sync.worker import SyncWorker
 from tests.factories import Roster
 from tests.integration.syncing import Sis, upload, wait_for
+from tests.oneroster import district
 
 
 def _district_zip(tmp_path: Path, students: int) -> Path:
@@ -94,3 +97,49 @@ def test_r18_a_starting_server_process_fails_only_the_queued_runs_of_processes_g
     with roster.db.session(write=False) as session:
         status = {run_id: session.get(SyncRun, run_id).status for run_id in (live, gone, unknown)}  # type: ignore[union-attr]
     assert status == {live: "queued", gone: "failed", unknown: "failed"}
+
+
+def test_r18_an_uploaded_run_waits_queued_for_its_organizations_lock(
+    roster: Roster, tmp_path: Path
+) -> None:
+    """Another process's run holds the lock: the uploaded run stays queued, says what it
+    waits for, and applies once the lock is free (never both at once)."""
+    sis = Sis(roster, tmp_path)
+    holder = sis.queue()
+    acquire(roster.db, org_id=roster.org.id, run_id=holder)
+    waiting = sis.queue()
+    path = sis.path_of(district(students=3, teachers=1, classes=1))
+    thread = threading.Thread(
+        target=sis.engine.execute, args=(waiting, path), kwargs={"lock_wait": 120.0}
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with roster.db.session(write=False) as session:
+                run = session.get(SyncRun, waiting)
+                assert run is not None
+                status, phase = run.status, run.phase
+            if phase:
+                break
+            time.sleep(0.01)
+        assert (status, phase) == ("queued", f"waiting for run {holder} to finish")
+    finally:
+        release(roster.db, org_id=roster.org.id, run_id=holder)
+        thread.join(timeout=120)
+    assert sis.report(waiting).status == "applied"
+    assert sis.report(waiting).entity_counts("students") == {"created": 3}
+
+
+def test_r18_a_run_given_no_time_fails_at_once_when_the_lock_is_taken(
+    roster: Roster, tmp_path: Path
+) -> None:
+    sis = Sis(roster, tmp_path)
+    holder = sis.queue()
+    acquire(roster.db, org_id=roster.org.id, run_id=holder)
+    try:
+        report = sis.run(district(students=2, teachers=1, classes=1))
+    finally:
+        release(roster.db, org_id=roster.org.id, run_id=holder)
+    assert report.status == "failed"
+    assert f"another sync of this organization is running (run {holder})" in report.run["message"]

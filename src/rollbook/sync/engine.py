@@ -265,14 +265,19 @@ class Engine:
 
     def _acquire(self, org_id: int, run_id: int, wait: float) -> None:
         deadline = time.monotonic() + wait
+        waiting_for = None
         while True:
             try:
                 acquire(self.db, org_id=org_id, run_id=run_id)
                 return
-            except RunBusy:
+            except RunBusy as busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise
+                if busy.run_id != waiting_for:
+                    waiting_for = busy.run_id
+                    # The run's page and `rollbook runs` say what it waits for.
+                    self._set(run_id, phase=f"waiting for run {busy.run_id} to finish")
                 time.sleep(min(LOCK_POLL_SECONDS, left))
 
     def _fingerprint(self, path: Path) -> str | None:
