@@ -160,7 +160,7 @@ def runs_command(org: Annotated[str, typer.Argument(help="The organization's slu
             summary = " ".join(f"{k[0]}{v}" for k, v in students.items() if v) or "-"
             table.add_row(
                 str(run.id),
-                run.status,
+                f"{run.status}: {run.phase}" if run.phase else run.status,
                 run.mode or "-",
                 "yes" if run.dry_run else "",
                 run.created_at.strftime("%Y-%m-%d %H:%M"),
