@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from rollbook.sync import people
 from tests.factories import Api, Roster
 from tests.integration.helpers import history, new_class, new_educator, new_student, walk
-from tests.integration.syncing import Sis
+from tests.integration.syncing import Report, Sis, canonical
 from tests.oneroster import OneRoster, district
 
 
@@ -460,3 +463,53 @@ def test_r10_a_student_the_sis_now_sends_as_a_teacher_is_a_conflict(
     after = sis.person("u1")
     assert (after.kind, after.status, after.version) == ("student", "active", student.version)
     assert set(sis.members("c1")) == {"u1", "u2"}
+
+
+def test_r9_a_first_sync_looks_nobody_up_and_decides_as_the_full_lookup_does(
+    roster: Roster,
+    other_roster: Roster,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An organization without people skips the candidate lookups (sync/people.py): the
+    records sharing a key across chunks of the run (1,000 users each) are held back by R9
+    exactly as when an unrelated person makes the lookups run."""
+    snap = district(students=1200, teachers=2, classes=2)
+    snap.find("users", "u1")["username"] = "twin"
+    snap.find("users", "u1100")["username"] = " TWIN "
+    snap.find("users", "u2")["identifier"] = "ID-SHARED"
+    snap.find("users", "u1150")["identifier"] = "ID-SHARED"
+    snap.student("u3", "again.u3")  # a sourcedId sent twice (R22 skips one, R9 the other)
+    looked_up: list[int] = []
+    lookup = people._candidates
+
+    def counted(ctx: Any, records: Any) -> Any:
+        looked_up.append(len(records))
+        return lookup(ctx, records)
+
+    monkeypatch.setattr(people, "_candidates", counted)
+    empty = Sis(roster, tmp_path_factory.mktemp("empty"))
+    fast = empty.run(snap)
+    assert looked_up == []
+    school = other_roster.school(name="Unrelated school")
+    admin = other_roster.district_admin()
+    new_student(admin.api, school, username="unrelated.person")
+    full = Sis(other_roster, tmp_path_factory.mktemp("full")).run(snap)
+    assert looked_up, "the organization with a person looked its records up"
+    assert sorted(c["sourced_id"] for c in fast.conflicts) == ["u1", "u1100", "u1150", "u2", "u3"]
+    assert _decisions(fast) == _decisions(full)
+    assert fast.errors == full.errors
+    ours = canonical(roster.db, roster.org.id)
+    theirs = canonical(other_roster.db, other_roster.org.id)
+    unrelated = ("Unrelated school", "unrelated.person", f"'{admin.username}'")
+    for table, rows in theirs.items():
+        theirs[table] = [r for r in rows if not any(u in repr(r) for u in unrelated)]
+    assert ours == theirs
+
+
+def _decisions(report: Report) -> dict[str, Any]:
+    conflicts = sorted(
+        (c["sourced_id"], c["key"], c["value"], len(c["candidates"]), c["message"])
+        for c in report.conflicts
+    )
+    return {"counts": report.counts, "conflicts": conflicts}
