@@ -26,6 +26,7 @@ def sign_in(
     """A bearer token for an educator of `org` (or an operator, with `org` empty)."""
     limiter: auth.SignInLimiter = request.app.state.sign_in_limiter
     limiter.check(session, org, username, request.client.host if request.client else "")
+    session.commit()  # the attempt counts whatever follows
     issued = auth.sign_in(
         session,
         org_slug=org,

@@ -63,20 +63,17 @@ class SignInLimiter:
         self._per_minute = per_minute
 
     def check(self, session: Session, org: str, username: str, address: str) -> None:
-        """Count this attempt, or refuse it; commits, so that a failed sign-in, rolled back,
-        still counts."""
+        """Count this attempt, or refuse it (TooManyAttempts). The caller commits before it
+        checks the password, so that a failed sign-in, rolled back, still counts."""
         key = hashlib.sha256(
             "\0".join((org.casefold(), username_key(username), address)).encode()
         ).hexdigest()
         now = utcnow()
         since = now - timedelta(seconds=60)
         store.forget_sign_in_attempts(session, before=since)
-        allowed = store.sign_in_attempts(session, key=key, since=since) < self._per_minute
-        if allowed:
-            store.add_sign_in_attempt(session, key=key, at=now)
-        session.commit()
-        if not allowed:
+        if store.sign_in_attempts(session, key=key, since=since) >= self._per_minute:
             raise TooManyAttempts("too many sign-in attempts: wait a minute and try again")
+        store.add_sign_in_attempt(session, key=key, at=now)
 
 
 def set_password(session: Session, *, person: Person, password: str) -> None:

@@ -104,6 +104,7 @@ def login(request: Request, form: Form) -> Response:
     with database(request).session(write=True) as session:
         try:
             limiter.check(session, org, username, request.client.host if request.client else "")
+            session.commit()  # the attempt counts whatever follows
             issued = auth.sign_in(
                 session,
                 org_slug=org,
