@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from rollbook.config import Settings
+from rollbook.config import Settings, setting_problems
 from rollbook.domain.errors import RollbookError
 from rollbook.domain.permissions import Actor
 from rollbook.services import auth, orgs, people
@@ -325,4 +326,11 @@ def operator_create(
 def main() -> None:
     import rollbook.cli_sync  # noqa: F401 - registers the sync commands
 
+    try:
+        Settings()
+    except ValidationError as error:
+        # Every command reads them: a wrong one is named before any command starts.
+        for problem in setting_problems(error):
+            err.print(f"[bold red]error:[/] {problem}", highlight=False)
+        raise SystemExit(2) from None
     app()

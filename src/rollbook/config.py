@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,4 +38,11 @@ class Settings(BaseSettings):
     request_threads: int | None = None
     # Server processes of `rollbook serve` (its --workers): one runs Python on one core at a
     # time, so a machine with more cores serves more with more (README, "Serving on several cores").
-    workers: int = 1
+    workers: int = Field(default=1, ge=1)
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """Each problem of the environment's settings, named by its variable."""
+    return [
+        f"ROLLBOOK_{str(problem['loc'][0]).upper()}: {problem['msg']}" for problem in error.errors()
+    ]

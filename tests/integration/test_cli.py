@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from rollbook.cli import app
+from tests.integration.syncing import rollbook_command
 
 runner = CliRunner()
 
@@ -129,3 +133,25 @@ def test_demo_creates_accounts_that_sign_in(cli: CliRunner, client: TestClient) 
     (tim,) = students.json()["items"]
     assert (tim["first_name"], tim["origin"]) == ("Tim", "sis")
     assert tim["notes"] == "Joined mid-year; SIS record pending."
+
+
+def test_a_wrong_setting_is_named_before_any_command_starts(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ROLLBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "ROLLBOOK_WORKERS": "0",
+        "ROLLBOOK_POOL_SIZE": "many",
+    }
+    done = subprocess.run(
+        [*rollbook_command(), "serve"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "ROLLBOOK_WORKERS: Input should be greater than or equal to 1" in done.stderr
+    assert "ROLLBOOK_POOL_SIZE: Input should be a valid integer" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "never.db").exists()
