@@ -571,15 +571,21 @@ def _command_line(pid: int) -> bytes:
         return b""
 
 
+def _stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a /proc/PID/stat after the command name (state, parent, …), or None
+    when the process is gone or there is no /proc."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is `pid`, from /proc (none where there is no /proc)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == pid:
+        fields = _stat_fields(stat)
+        if fields is not None and int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return sorted(found)
 
@@ -587,9 +593,8 @@ def children_of(pid: int) -> list[int]:
 def process_cpu(pid: int) -> float:
     """Processor seconds (user and system) a process has used so far, from /proc (0 where
     there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

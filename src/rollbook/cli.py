@@ -151,16 +151,11 @@ def serve(
 
 
 def served_app() -> FastAPI:
-    """The application of one server process of `rollbook serve --workers N`."""
+    """The application of one server process of `rollbook serve --workers N`: `create_app`
+    opens the configured database with the server's pool, already migrated by `serve`."""
     from rollbook.app import create_app
 
-    settings = Settings()
-    db = Database.connect(
-        settings.database_url,
-        pool_size=settings.pool_size,
-        lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS,
-    )
-    return create_app(settings, db=db)
+    return create_app()
 
 
 @app.command()
