@@ -5,6 +5,8 @@
     python -m bench.load --students 2000 --seconds 20 --clients 16 --json out.json
     python -m bench.load --tools --students 100000    # the rostering tools' speed: no sync,
                                                       # 32 clients, judged by their p95 targets
+    python -m bench.load --tools --students 1000000 --reuse  # keep the synced database in
+                                                      # bench/out/ for the next such run
 
 What it does, all on 127.0.0.1:
 
@@ -101,6 +103,9 @@ class Config:
     keep: bool = False  # keep the working folder (the server's log) and say where
     tools: bool = False  # judge by the rostering tools' targets instead of the load's
     workers: int = 1  # server processes (`rollbook serve --workers`)
+    # Keep the database that holds day 1 for the next run of the same size (no sync only):
+    # a million students take minutes to sync.
+    reuse: bool = False
 
 
 @dataclass
@@ -275,22 +280,24 @@ class Target:
     prefixes: list[str]
 
 
-def prepare(url: str, day1: Path, clients: int) -> Target:
-    """An organization holding day 1, and a district administrator with a token per client."""
+def prepare(url: str, day1: Path, clients: int, *, slug: str | None = None) -> Target:
+    """An organization holding day 1 (or `slug`, one that already does), and a district
+    administrator with a token per client."""
     db = Database.connect(url)
     db.migrate()
     try:
-        slug = f"load-{uuid.uuid4().hex[:8]}"
-        with db.writing() as session:
-            org = orgs.create_org(
-                session, actor=None, slug=slug, name=f"Load {slug}", threshold_percent=None
-            )
-            run_id = create_run(
-                session, org=org, actor=command_line_actor(org), source=str(day1), dry_run=False
-            ).id
-        run = Engine(db, load_catalogue(None)).execute(run_id, day1)
-        if run.status != "applied":
-            raise RuntimeError(f"day 1 did not apply: {run.status} {run.message}")
+        if slug is None:
+            slug = f"load-{uuid.uuid4().hex[:8]}"
+            with db.writing() as session:
+                org = orgs.create_org(
+                    session, actor=None, slug=slug, name=f"Load {slug}", threshold_percent=None
+                )
+                run_id = create_run(
+                    session, org=org, actor=command_line_actor(org), source=str(day1), dry_run=False
+                ).id
+            run = Engine(db, load_catalogue(None)).execute(run_id, day1)
+            if run.status != "applied":
+                raise RuntimeError(f"day 1 did not apply: {run.status} {run.message}")
         with db.writing() as session:
             org = orgs.find(session, slug=slug)
             admin = people.create(
@@ -299,7 +306,7 @@ def prepare(url: str, day1: Path, clients: int) -> Target:
                 org=org,
                 kind="educator",
                 data={
-                    "username": "load.admin",
+                    "username": f"load.admin.{uuid.uuid4().hex[:8]}",
                     "first_name": "Load",
                     "last_name": "Admin",
                     "role": "administrator",
@@ -643,6 +650,37 @@ def _in_own_loop(coro: Any) -> Any:
     return box["result"]
 
 
+def kept_database(config: Config) -> tuple[str, Path]:
+    """The database kept for runs of this size and seed, and the file naming its
+    organization (written once day 1 is applied; without it the database starts afresh)."""
+    if config.sync != "none":
+        raise SystemExit("--reuse keeps a database for runs without a sync (--tools)")
+    folder = config.out / f"n{config.students}"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"kept-{config.backend}-seed{config.seed}"
+    slug_file = folder / f"{name}.slug"
+    if config.backend == "sqlite":
+        path = folder / f"{name}.db"
+        if not path.exists():
+            slug_file.unlink(missing_ok=True)
+        if not slug_file.exists():
+            for stale in folder.glob(f"{name}.db*"):
+                stale.unlink()
+        return f"sqlite:///{path}", slug_file
+    database = f"rollbook_bench_n{config.students}_seed{config.seed}"
+    with psycopg.connect(config.pg_base, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if exists and not slug_file.exists():
+            conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            slug_file.unlink(missing_ok=True)
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return config.pg_base.rsplit("/", 1)[0] + f"/{database}", slug_file
+
+
 def run(config: Config) -> Result:
     """Set up, serve, load, and tear down; the figures."""
     day1, day2 = generate(config.out, config.students, config.seed)
@@ -650,14 +688,20 @@ def run(config: Config) -> Result:
     pg_name = None
     try:
         url = config.database_url
-        if url is None and config.backend == "sqlite":
+        kept: Path | None = None
+        if url is None and config.reuse:
+            url, kept = kept_database(config)
+        elif url is None and config.backend == "sqlite":
             url = f"sqlite:///{work / 'rollbook.db'}"
         elif url is None:
             pg_name = f"rollbook_load_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(config.pg_base, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{pg_name}"')
             url = config.pg_base.rsplit("/", 1)[0] + f"/{pg_name}"
-        district = prepare(url, day1, config.clients)
+        slug = kept.read_text().strip() if kept is not None and kept.exists() else None
+        district = prepare(url, day1, config.clients, slug=slug)
+        if kept is not None and slug is None:
+            kept.write_text(district.slug)
         days = [day2, day1]
         if config.sync == "upload":
             days = [zipped(day2, work / "day2.zip"), zipped(day1, work / "day1.zip")]
@@ -706,6 +750,11 @@ def main(argv: Sequence[str] | None = None) -> Result:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the server's log")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the synced database in --out for the next run of this size (no sync only)",
+    )
+    parser.add_argument(
         "--tools",
         action="store_true",
         help="the rostering tools' figures: no sync, 32 clients, judged by their p95 targets",
@@ -726,6 +775,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         keep=args.keep,
         tools=args.tools,
         workers=args.workers,
+        reuse=args.reuse,
     )
     result = run(config)
     print(result.table())

@@ -2,6 +2,7 @@
 
     python -m bench.requests                      # SQLite, 2,000 students, 200 of each
     python -m bench.requests --students 100000 --count 300
+    python -m bench.requests --students 1000000 --reuse  # bench.load --reuse's database
     python -m bench.requests --profile "read a student" [--sort cumulative]  # and a cProfile
 
 The application is called through its ASGI interface on this thread (httpx's ASGI
@@ -118,11 +119,23 @@ def main() -> None:
     parser.add_argument("--profile", choices=list(load.MIX), default=None)
     parser.add_argument("--sort", choices=["tottime", "cumulative"], default="tottime")
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="the database bench.load --reuse keeps in --out for this size (made if absent)",
+    )
     args = parser.parse_args()
     day1, _ = load.generate(args.out, args.students, 1)
     with tempfile.TemporaryDirectory(prefix="rollbook-requests-") as work:
         url = f"sqlite:///{Path(work) / 'rollbook.db'}"
-        target = load.prepare(url, day1, 1)
+        slug = None
+        if args.reuse:
+            config = load.Config(students=args.students, sync="none", out=args.out)
+            url, kept = load.kept_database(config)
+            slug = kept.read_text().strip() if kept.exists() else None
+        target = load.prepare(url, day1, 1, slug=slug)
+        if args.reuse and slug is None:
+            kept.write_text(target.slug)
         print(f"SQLite, {args.students:,} students; {load.machine()}")
         print(f"{'request':<22}{'CPU ms':>9}")
         for kind, seconds in asyncio.run(
