@@ -14,7 +14,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -23,6 +25,7 @@ from rollbook.app import create_app
 from rollbook.config import Settings
 from rollbook.store.db import Database
 from rollbook.store.models import Person
+from rollbook.web.session import SESSION_COOKIE, csrf_token_for
 from tests.factories import Roster
 from tests.integration.helpers import error_of, new_student, student_body
 
@@ -113,3 +116,42 @@ def test_the_lock_timeout_keeps_the_server_options_of_the_address(backend: str) 
             assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
     finally:
         own.dispose()
+
+
+def test_a_request_holding_sqlites_write_turn_queues_for_the_request_threads_only_once(
+    client: TestClient, roster: Roster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a writing request holds SQLite's one write turn, every other writer waits. Its
+    dependencies (session, actor, organization, role, form's CSRF) run in the turn's own
+    thread, not in the request threads' queue behind the reads: only the route itself is
+    handed to that queue, once (API and pages). On PostgreSQL nobody waits for a turn."""
+    school = roster.school()
+    admin = roster.district_admin()
+    student = new_student(admin.api, school)["id"]
+    gate = client.app.state.write_gate  # type: ignore[attr-defined]
+    sqlite = roster.db.engine.dialect.name == "sqlite"
+    assert (gate is not None) == sqlite
+    lane = getattr(gate, "lane", None)
+    handed: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def recording(func: Any, *args: Any, limiter: Any = None, **kwargs: Any) -> Any:
+        handed.append("requests" if limiter is None else "turn" if limiter is lane else "own")
+        return await run_sync(func, *args, limiter=limiter, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    admin.api.ok("PATCH", f"students/{student}", json={"preferred_first_name": "Turn"})
+    edit, handed[:] = list(handed), []
+    token = admin.api.token
+    page = TestClient(client.app, raise_server_exceptions=False, follow_redirects=False)
+    page.cookies.set(SESSION_COOKIE, token)
+    form = {"preferred_first_name": "Form", "csrf_token": csrf_token_for(token)}
+    posted = page.post(f"/orgs/{roster.slug}/students/{student}", data=form)
+    assert posted.status_code == 303, posted.text
+    monkeypatch.undo()
+    if sqlite:
+        assert edit.count("requests") == 1 and edit.count("turn") >= 2, edit
+        assert handed.count("requests") == 1 and handed.count("turn") >= 2, handed
+    else:
+        assert "turn" not in edit + handed
+    assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Form"

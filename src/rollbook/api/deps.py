@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -21,6 +23,8 @@ from rollbook.services import auth
 from rollbook.services import orgs as org_service
 from rollbook.store.db import WRITE_WAIT_SECONDS, Database
 from rollbook.store.models import Org
+
+T = TypeVar("T")
 
 # The dependencies that only read the request or the application are `async def`: FastAPI
 # runs a plain `def` dependency in its thread pool, a hand-over that cost more than the work.
@@ -54,16 +58,20 @@ async def catalogue(request: Request) -> Catalogue:
     return found
 
 
-def _session(request: Request, *, write: bool) -> Iterator[Session]:
-    with database(request).session(write=write) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+def close_session(session: Session) -> None:
+    """Ends a request's session: what the route did not commit is rolled back."""
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 def read_session(request: Request) -> Iterator[Session]:
-    yield from _session(request, write=False)
+    session = database(request).session(write=False)
+    try:
+        yield session
+    finally:
+        close_session(session)
 
 
 class WriteGate:
@@ -72,11 +80,17 @@ class WriteGate:
     the writer the requests that read keep their connections and their speed; past `wait`
     seconds a request gives up with 503 busy (nothing written). Without it every waiting
     writer held a connection, and with 64 clients the pool ran dry: reads failed with 500
-    after 30 s (bench/load.py)."""
+    after 30 s (bench/load.py).
+
+    The request holding the turn runs its database work in a thread of its own (`lane`)
+    instead of queueing for the request threads behind the reads: every hand-over to that
+    queue was time the turn was held and every other writer waited (docs/reliability.md,
+    "Load")."""
 
     def __init__(self, wait: float = WRITE_WAIT_SECONDS) -> None:
         self.wait = wait
         self._lock = anyio.Lock()
+        self.lane = anyio.CapacityLimiter(1)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -101,13 +115,38 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def write_session(
+async def in_turn(request: Request, func: Callable[..., T], *args: Any) -> T:
+    """`func(*args)` in a thread: the write turn's own on SQLite, the request threads'
+    otherwise. Only for a request that holds the turn (its dependencies take write_turn)."""
+    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
+    return await anyio.to_thread.run_sync(
+        functools.partial(func, *args), limiter=gate.lane if gate else None
+    )
+
+
+async def write_session(
     request: Request, _turn: Annotated[None, Depends(write_turn, scope="function")]
-) -> Iterator[Session]:
-    # Writing requests take SQLite's write lock at their first statement (see store/db.py).
-    # Both dependencies end when the route returns (scope="function"), not once the answer
-    # is sent: the turn to write is not held while the response is serialized and sent.
-    yield from _session(request, write=True)
+) -> AsyncIterator[Session]:
+    # Writing requests take SQLite's write lock at their first statement (see store/db.py);
+    # making the session touches no database. Both dependencies end when the route returns
+    # (scope="function"), not once the answer is sent: the turn to write is not held while
+    # the response is serialized and sent.
+    session = database(request).session(write=True)
+    try:
+        yield session
+    finally:
+        await close_in_turn(request, session)
+
+
+async def close_in_turn(request: Request, session: Session) -> None:
+    """close_session in the write turn's thread (PostgreSQL: a thread of its own, as FastAPI
+    ends a `def` dependency, never queued behind requests that may wait for this connection),
+    even if the request is being cancelled (a client gone): the connection goes back to the
+    pool and the turn is not left half-held."""
+    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
+    limiter = gate.lane if gate else anyio.CapacityLimiter(1)
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(close_session, session, limiter=limiter)
 
 
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
@@ -150,32 +189,36 @@ def read_ctx(
     session: Annotated[Session, Depends(read_session)],
     credentials: Credentials,
 ) -> Ctx:
+    return _ctx(org, session, credentials)
+
+
+def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials | None) -> Ctx:
     actor = signed_in(session, credentials)
     return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
 
 
-def write_ctx(
+async def write_ctx(
+    request: Request,
     org: str,
     session: WriteSession,
     credentials: Credentials,
 ) -> Ctx:
-    actor = signed_in(session, credentials)
-    return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
+    return await in_turn(request, _ctx, org, session, credentials)
 
 
-def write_actor(session: WriteSession, credentials: Credentials) -> Actor:
+async def write_actor(request: Request, session: WriteSession, credentials: Credentials) -> Actor:
     """The signed-in actor of a writing request outside any organization.
 
     As a dependency it runs before the body is read: no credential is 401, never 422.
     """
-    return signed_in(session, credentials)
+    return await in_turn(request, signed_in, session, credentials)
 
 
 def guard(action: Action) -> Any:
     """A route dependency: the actor's role may take `action` (R1-R3), checked before the
     request body is, so a role that may not write hears 403, not what is wrong with its body."""
 
-    def check(ctx: Annotated[Ctx, Depends(write_ctx)]) -> None:
+    async def check(ctx: Annotated[Ctx, Depends(write_ctx)]) -> None:
         require(ctx.actor, action)
 
     return Depends(check)
@@ -185,7 +228,7 @@ def guard_actor(action: Action) -> Any:
     """`guard` for a route outside any organization (organizations themselves): the role is
     checked before the body, so a role that may not hears 403, not what its body lacks."""
 
-    def check(actor: Annotated[Actor, Depends(write_actor)]) -> None:
+    async def check(actor: Annotated[Actor, Depends(write_actor)]) -> None:
         require(actor, action)
 
     return Depends(check)

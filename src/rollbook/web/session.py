@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -21,7 +20,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import write_turn
+from rollbook.api.deps import close_in_turn, close_session, in_turn, write_turn
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -130,6 +129,7 @@ class WebCtx:
     org: Org
     token: str
     _schools: dict[int, School] | None = field(default=None, repr=False)
+    _named: dict[int, School | None] = field(default_factory=dict, repr=False)
 
     @property
     def csrf(self) -> str:
@@ -142,6 +142,21 @@ class WebCtx:
             found = org_service.list_schools(self.session, actor=self.actor, org=self.org)
             self._schools = {s.id: s for s in sorted(found, key=lambda s: s.name.casefold())}
         return self._schools
+
+    def schools_of(self, ids: Iterable[int]) -> dict[int, School]:
+        """The schools among `ids` the educator sees (R2), by id: those a page names, read
+        alone. A large district has thousands of schools; only forms and filters, which
+        offer every school, read them all (`schools`)."""
+        wanted = set(ids)
+        if self._schools is not None:
+            return {i: self._schools[i] for i in wanted if i in self._schools}
+        missing = wanted - self._named.keys()
+        if missing:
+            found = org_service.schools_in_reach(
+                self.session, actor=self.actor, org=self.org, ids=missing
+            )
+            self._named.update({i: found.get(i) for i in missing})
+        return {i: school for i in wanted if (school := self._named[i]) is not None}
 
     def url(self, path: str = "") -> str:
         return f"/orgs/{self.org.slug}{path}"
@@ -157,24 +172,22 @@ def _next_path(request: Request) -> str:
     return request.url.path + query
 
 
-@contextmanager
-def _opened(request: Request, org: str, *, write: bool) -> Iterator[WebCtx]:
-    with database(request).session(write=write) as session:
-        try:
-            found = signed_in_actor(session, request)
-            if found is None:
-                raise SignInRequired(_next_path(request) if request.method == "GET" else "")
-            actor, token = found
-            reached = org_service.reach(session, actor=actor, slug=org)
-            yield WebCtx(request, session, actor, reached, token)
-        finally:
-            session.rollback()
+def _ctx(request: Request, session: Session, org: str) -> WebCtx:
+    found = signed_in_actor(session, request)
+    if found is None:
+        raise SignInRequired(_next_path(request) if request.method == "GET" else "")
+    actor, token = found
+    reached = org_service.reach(session, actor=actor, slug=org)
+    return WebCtx(request, session, actor, reached, token)
 
 
 def page_ctx(request: Request, org: str) -> Iterator[WebCtx]:
     """A page that only reads."""
-    with _opened(request, org, write=False) as ctx:
-        yield ctx
+    session = database(request).session(write=False)
+    try:
+        yield _ctx(request, session, org)
+    finally:
+        close_session(session)
 
 
 class TooLarge(Exception):
@@ -190,18 +203,23 @@ async def form_data(request: Request) -> FormData:
     return await request.form(max_files=1, max_fields=20_000)
 
 
-def form_ctx(
+async def form_ctx(
     request: Request,
     org: str,
     form: Annotated[FormData, Depends(form_data)],
     _turn: Annotated[None, Depends(write_turn, scope="function")],
-) -> Iterator[WebCtx]:
-    """A posted form: signed in, then the session's CSRF token, before anything else."""
-    with _opened(request, org, write=True) as ctx:
+) -> AsyncIterator[WebCtx]:
+    """A posted form: signed in, then the session's CSRF token, before anything else. Its
+    database work runs in the write turn's thread (api.deps.in_turn)."""
+    session = database(request).session(write=True)
+    try:
+        ctx = await in_turn(request, _ctx, request, session, org)
         given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
         if not tokens_match(ctx.csrf, given if isinstance(given, str) else None):
             raise CsrfRefused()
         yield ctx
+    finally:
+        await close_in_turn(request, session)
 
 
 PageCtx = Annotated[WebCtx, Depends(page_ctx)]
