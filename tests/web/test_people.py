@@ -345,3 +345,50 @@ def test_unexpected_failures_become_a_page_without_a_traceback(
     assert answer.status_code == 500
     assert "Something went wrong" in answer.text
     assert "secret internals" not in answer.text and "Traceback" not in answer.text
+
+
+def test_pages_name_only_the_schools_the_educator_sees_and_keep_the_others(
+    roster: Roster, pages
+) -> None:
+    """R2: a student of two schools, seen by a teacher of one of them: the list and the
+    student's page name only that school, and saving the form keeps the other one. A
+    district administrator sees both names. (Pages read only the schools they name.)"""
+    lincoln = roster.school(name="Lincoln Elementary")
+    washington = roster.school(name="Washington Middle")
+    account = roster.teacher(school_ids=[lincoln])
+    teacher: Pages = pages(account)
+    admin: Pages = pages(roster.district_admin())
+    student = account.api.ok(
+        "POST",
+        "students",
+        201,
+        json={
+            "username": "two.schools",
+            "first_name": "Tess",
+            "last_name": "Twoschool",
+            "school_ids": [lincoln],
+        },
+    )["id"]
+    admin_api = roster.district_admin().api
+    admin_api.ok("PATCH", f"students/{student}", json={"school_ids": [lincoln, washington]})
+    for path in ("students", f"students/{student}", f"students/{student}/classes"):
+        seen = teacher.get(path).text
+        assert "Lincoln Elementary" in seen, path
+        assert "Washington Middle" not in seen, path
+    both = admin.get(f"students/{student}").text
+    assert "Lincoln Elementary" in both and "Washington Middle" in both
+    saved = teacher.post(
+        f"students/{student}",
+        {
+            "first_name": "Tessa",
+            "last_name": "Twoschool",
+            "username": "two.schools",
+            "status": "active",
+            "school_ids": lincoln,
+            "school_ids_sent": "1",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    after = admin_api.ok("GET", f"students/{student}")
+    assert after["first_name"] == "Tessa"
+    assert sorted(after["school_ids"]) == sorted([lincoln, washington])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
@@ -90,6 +91,15 @@ def list_schools(session: Session, *, actor: Actor, org: Org) -> list[School]:
     """Schools of the organization; educators see their own (R2)."""
     require(actor, "schools.read")
     return store.list_schools(session, org_id=org.id, within=actor.school_ids)
+
+
+def schools_in_reach(
+    session: Session, *, actor: Actor, org: Org, ids: Iterable[int]
+) -> dict[int, School]:
+    """The schools among `ids` the actor sees (R2), by id; the others are absent."""
+    require(actor, "schools.read")
+    wanted = set(ids) if actor.school_ids is None else set(ids) & actor.school_ids
+    return store.schools_by_ids(session, org_id=org.id, ids=wanted)
 
 
 def create_school(

@@ -33,7 +33,7 @@ def class_page(
     """A tab of a class's page, under the common heading and tabs."""
     view = class_view(klass)
     base = ctx.url(f"/classes/{klass.id}")
-    school = ctx.schools.get(klass.school_id)
+    school = ctx.schools_of([klass.school_id]).get(klass.school_id)
     tabs = [
         ("details", "Details", base),
         ("students", "Students", f"{base}/students"),
@@ -58,9 +58,10 @@ def class_page(
 
 
 def _rows(ctx: WebCtx, found: list[Class]) -> list[dict[str, Any]]:
+    named = ctx.schools_of(c.school_id for c in found)
     rows = []
     for c in found:
-        school = ctx.schools.get(c.school_id)
+        school = named.get(c.school_id)
         rows.append(
             {
                 "id": str(c.id),

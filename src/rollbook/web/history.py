@@ -70,7 +70,8 @@ def _created(ctx: WebCtx, values: Any) -> list[tuple[str, Any]]:
             continue
         if name in ("school_ids", "school_id"):
             ids = value if isinstance(value, list) else [value]
-            named = [ctx.schools[int(i)].name if int(i) in ctx.schools else i for i in ids]
+            seen = ctx.schools_of(int(i) for i in ids)
+            named = [seen[int(i)].name if int(i) in seen else i for i in ids]
             shown.append((LABELS[name], named))
         else:
             shown.append((LABELS.get(name, name.replace("_", " ")), value))

@@ -75,7 +75,14 @@ def pages(filters: Filters, path: str, next_cursor: str | None) -> dict[str, str
 
 def school_names(ctx: WebCtx, ids: list[int]) -> list[str]:
     """Names of schools the educator sees; others (outside their reach) are not named."""
-    return [ctx.schools[i].name for i in ids if i in ctx.schools]
+    named = ctx.schools_of(ids)
+    return [named[i].name for i in ids if i in named]
+
+
+def unseen_schools(ctx: WebCtx, ids: list[int]) -> list[int]:
+    """The schools among `ids` outside the educator's reach (R2), which a form cannot show."""
+    seen = ctx.schools_of(ids)
+    return [i for i in ids if i not in seen]
 
 
 def school_options(ctx: WebCtx) -> list[tuple[str, str]]:

@@ -19,7 +19,15 @@ from rollbook.services import classes, memberships, people
 from rollbook.services.people import Loaded, PersonKind
 from rollbook.services.views import person_view
 from rollbook.web import forms
-from rollbook.web.lists import ORIGINS, STATUSES, Filters, pages, school_names, school_options
+from rollbook.web.lists import (
+    ORIGINS,
+    STATUSES,
+    Filters,
+    pages,
+    school_names,
+    school_options,
+    unseen_schools,
+)
 from rollbook.web.pages import PageRoute, is_fragment, may, render, see_other
 from rollbook.web.session import Form, FormCtx, PageCtx, WebCtx
 
@@ -73,6 +81,7 @@ def person_page(
 
 
 def _rows(ctx: WebCtx, found: list[Any], schools: dict[int, list[int]]) -> list[dict[str, Any]]:
+    ctx.schools_of(i for ids in schools.values() for i in ids)  # the page's schools at once
     return [
         {
             "id": str(p.id),
@@ -208,8 +217,9 @@ def classes_page(
         person_id=str(loaded.person.id),
         cursor=cursor,
     )
+    named = ctx.schools_of(int(item["school_id"]) for item in found.items)
     for item in found.items:
-        school = ctx.schools.get(int(item["school_id"]))
+        school = named.get(int(item["school_id"]))
         item["school"] = school.name if school else ""
     base = ctx.url(f"/{PLURAL[kind]}/{loaded.person.id}/classes")
     done = params.get("done")
@@ -283,7 +293,7 @@ def people_pages(kind: PersonKind) -> None:
         loaded = people.load(
             ctx.session, actor=ctx.actor, org=ctx.org, kind=kind, person_id=person_id
         )
-        hidden = [s for s in loaded.school_ids if s not in ctx.schools]
+        hidden = unseen_schools(ctx, loaded.school_ids)
         data = forms.service_input(kind, form, keep_schools=hidden)
         version = str(form.get("version") or "")
         try:
