@@ -108,7 +108,10 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     )
     app.state.settings = config
     app.state.db = db or Database.connect(
-        config.database_url, pool_size=config.pool_size, lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS
+        config.database_url,
+        pool_size=config.pool_size,
+        lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS,
+        mmap_mib=config.sqlite_mmap_mib,
     )
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # interpreter and edits queued behind it (bench/load.py). On PostgreSQL an edit may wait in
     # its thread for a row a sync's transaction holds, and few threads could all be waiting.
     request_threads: int | None = None
+    # SQLite: how much of the database file the server's connections read through a memory
+    # map (shared by every connection through the system's file cache) instead of copying
+    # each page into their own 2 MiB caches; 0 turns it off. SQLite maps 2,047 MiB at most.
+    sqlite_mmap_mib: int = Field(default=2047, ge=0)
     # Server processes of `rollbook serve` (its --workers): one runs Python on one core at a
     # time, so a machine with more cores serves more with more (README, "Serving on several cores").
     workers: int = Field(default=1, ge=1)

@@ -55,7 +55,7 @@ def is_busy(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(orig)
 
 
-def _sqlite_setup(engine: Engine, cache_mib: int | None) -> None:
+def _sqlite_setup(engine: Engine, cache_mib: int | None, mmap_mib: int | None) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's BEGIN (below) start transactions, not the driver's implicit one.
@@ -67,6 +67,8 @@ def _sqlite_setup(engine: Engine, cache_mib: int | None) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         if cache_mib:
             cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
+        if mmap_mib:
+            cursor.execute(f"PRAGMA mmap_size={int(mmap_mib) * 1024 * 1024}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -83,9 +85,11 @@ def make_engine(
     pool_size: int = 10,
     cache_mib: int | None = None,
     lock_timeout_ms: int | None = None,
+    mmap_mib: int | None = None,
 ) -> Engine:
     """An engine for the configured database, with the settings rollbook relies on;
     `cache_mib` sizes SQLite's page cache per connection (None: SQLite's default);
+    `mmap_mib` how much of a SQLite file is read through a memory map (None: none);
     `lock_timeout_ms` bounds how long a PostgreSQL statement waits for a row or table lock
     (None: for ever; SQLite's wait is its busy timeout)."""
     url = normalize_url(raw_url)
@@ -96,7 +100,7 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=pool_capacity(pool_size) - pool_size,
         )
-        _sqlite_setup(engine, cache_mib)
+        _sqlite_setup(engine, cache_mib, mmap_mib)
         return engine
     if url.get_backend_name() != "postgresql":
         raise ValueError(
@@ -142,10 +146,15 @@ class Database:
         pool_size: int = 10,
         cache_mib: int | None = None,
         lock_timeout_ms: int | None = None,
+        mmap_mib: int | None = None,
     ) -> Database:
         return cls(
             make_engine(
-                raw_url, pool_size=pool_size, cache_mib=cache_mib, lock_timeout_ms=lock_timeout_ms
+                raw_url,
+                pool_size=pool_size,
+                cache_mib=cache_mib,
+                lock_timeout_ms=lock_timeout_ms,
+                mmap_mib=mmap_mib,
             )
         )
 
