@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 
 from rollbook.api import schemas
-from rollbook.api.deps import WriteSession, settings
+from rollbook.api.deps import TurnRoute, WriteSession, settings
 from rollbook.config import Settings
 from rollbook.services import auth
 
-router = APIRouter(tags=["sign-in"], responses=schemas.ERRORS)
+router = APIRouter(route_class=TurnRoute, tags=["sign-in"], responses=schemas.ERRORS)
 
 
 @router.post("/auth/token", response_model=schemas.TokenOut, operation_id="sign_in")

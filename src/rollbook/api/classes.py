@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from rollbook.api import schemas
-from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, guard, parse_if_match
+from rollbook.api.deps import CatalogueDep, ReadCtx, TurnRoute, WriteCtx, guard, parse_if_match
 from rollbook.api.people import IfMatch, entity_response, page_response
 from rollbook.services import classes, history, memberships, products
 from rollbook.services.memberships import MemberRole
@@ -16,7 +16,9 @@ from rollbook.services.views import class_view, person_view
 from rollbook.store import people as people_store
 from rollbook.store.paging import MAX_LIMIT
 
-router = APIRouter(prefix="/orgs/{org}/classes", tags=["classes"], responses=schemas.ERRORS)
+router = APIRouter(
+    route_class=TurnRoute, prefix="/orgs/{org}/classes", tags=["classes"], responses=schemas.ERRORS
+)
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
 WRITE = [guard("classes.write")]
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -105,6 +109,10 @@ class WriteGate:
             self._lock.release()
 
 
+# The thread of the write turn the current request holds (SQLite), else None.
+_TURN: ContextVar[anyio.CapacityLimiter | None] = ContextVar("rollbook_write_turn", default=None)
+
+
 async def write_turn(request: Request) -> AsyncIterator[None]:
     """A writing request's turn (SQLite: see WriteGate; PostgreSQL writes concurrently)."""
     gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
@@ -112,16 +120,40 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
         yield
         return
     async with gate.turn():
-        yield
+        _TURN.set(gate.lane)
+        try:
+            yield
+        finally:
+            _TURN.set(None)
 
 
-async def in_turn(request: Request, func: Callable[..., T], *args: Any) -> T:
-    """`func(*args)` in a thread: the write turn's own on SQLite, the request threads'
-    otherwise. Only for a request that holds the turn (its dependencies take write_turn)."""
-    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
-    return await anyio.to_thread.run_sync(
-        functools.partial(func, *args), limiter=gate.lane if gate else None
-    )
+async def in_turn(func: Callable[..., T], *args: Any) -> T:
+    """`func(*args)` in a thread: the write turn's own if this request holds it (SQLite),
+    else one of the request threads."""
+    return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=_TURN.get())
+
+
+class TurnRoute(APIRoute):
+    """A route of the API or the pages. When its request takes the write turn (one of its
+    dependencies is write_turn), its plain `def` endpoint runs through in_turn: in the turn's
+    own thread on SQLite, never queued behind the reads while every other writer waits."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if not inspect.iscoroutinefunction(endpoint) and _takes(self.dependant, write_turn):
+            super().__init__(path, _through_turn(endpoint), **kwargs)
+
+
+def _takes(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _takes(d, call) for d in dependant.dependencies)
+
+
+def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(endpoint)
+    async def run(**values: Any) -> T:
+        return await in_turn(functools.partial(endpoint, **values))
+
+    return run
 
 
 async def write_session(
@@ -143,8 +175,7 @@ async def close_in_turn(request: Request, session: Session) -> None:
     ends a `def` dependency, never queued behind requests that may wait for this connection),
     even if the request is being cancelled (a client gone): the connection goes back to the
     pool and the turn is not left half-held."""
-    gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
-    limiter = gate.lane if gate else anyio.CapacityLimiter(1)
+    limiter = _TURN.get() or anyio.CapacityLimiter(1)
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(close_session, session, limiter=limiter)
 
@@ -203,7 +234,7 @@ async def write_ctx(
     session: WriteSession,
     credentials: Credentials,
 ) -> Ctx:
-    return await in_turn(request, _ctx, org, session, credentials)
+    return await in_turn(_ctx, org, session, credentials)
 
 
 async def write_actor(request: Request, session: WriteSession, credentials: Credentials) -> Actor:
@@ -211,7 +242,7 @@ async def write_actor(request: Request, session: WriteSession, credentials: Cred
 
     As a dependency it runs before the body is read: no credential is 401, never 422.
     """
-    return await in_turn(request, signed_in, session, credentials)
+    return await in_turn(signed_in, session, credentials)
 
 
 def guard(action: Action) -> Any:

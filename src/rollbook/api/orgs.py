@@ -11,6 +11,7 @@ from rollbook.api import schemas
 from rollbook.api.deps import (
     Credentials,
     ReadCtx,
+    TurnRoute,
     WriteActor,
     WriteCtx,
     WriteSession,
@@ -24,7 +25,7 @@ from rollbook.services import auth
 from rollbook.services import orgs as service
 from rollbook.store.models import Org
 
-router = APIRouter(tags=["organizations"], responses=schemas.ERRORS)
+router = APIRouter(route_class=TurnRoute, tags=["organizations"], responses=schemas.ERRORS)
 
 
 def org_view(org: Org) -> dict[str, Any]:

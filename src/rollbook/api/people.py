@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from rollbook.api import schemas
-from rollbook.api.deps import ReadCtx, WriteCtx, etag, guard, parse_if_match
+from rollbook.api.deps import ReadCtx, TurnRoute, WriteCtx, etag, guard, parse_if_match
 from rollbook.services import history, memberships, people
 from rollbook.services.people import WRITE_ACTION as _WRITE
 from rollbook.services.people import PersonKind
@@ -52,7 +52,12 @@ def people_router(
     page: type[BaseModel],
 ) -> APIRouter:
     """The list, read, create, edit, deactivate, classes and history routes of one kind."""
-    router = APIRouter(prefix=f"/orgs/{{org}}/{plural}", tags=[plural], responses=schemas.ERRORS)
+    router = APIRouter(
+        route_class=TurnRoute,
+        prefix=f"/orgs/{{org}}/{plural}",
+        tags=[plural],
+        responses=schemas.ERRORS,
+    )
 
     @router.get("", response_model=page, operation_id=f"list_{plural}")
     def list_(

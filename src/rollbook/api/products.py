@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from rollbook.api import schemas
-from rollbook.api.deps import CatalogueDep, Credentials, read_session, signed_in
+from rollbook.api.deps import CatalogueDep, Credentials, TurnRoute, read_session, signed_in
 from rollbook.services import products
 
-router = APIRouter(tags=["products"], responses=schemas.ERRORS)
+router = APIRouter(route_class=TurnRoute, tags=["products"], responses=schemas.ERRORS)
 
 
 @router.get("/products", response_model=schemas.ProductPage, operation_id="list_products")

@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from rollbook.api import schemas
-from rollbook.api.deps import CatalogueDep, ReadCtx, WriteCtx, guard
+from rollbook.api.deps import CatalogueDep, ReadCtx, TurnRoute, WriteCtx, guard
 from rollbook.services import settings
 
-router = APIRouter(prefix="/orgs/{org}", tags=["product settings"], responses=schemas.ERRORS)
+router = APIRouter(
+    route_class=TurnRoute, prefix="/orgs/{org}", tags=["product settings"], responses=schemas.ERRORS
+)
 
 SETTINGS_EXAMPLE = {"ill": {"language_support": "Spanish"}, "reading": {"session_minutes": 30}}
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from rollbook.api import schemas
-from rollbook.api.deps import ReadCtx, WriteCtx, guard
+from rollbook.api.deps import ReadCtx, TurnRoute, WriteCtx, guard
 from rollbook.domain.errors import RejectionReason, SyncRejected
 from rollbook.domain.permissions import require
 from rollbook.domain.values import is_digits
@@ -19,7 +19,9 @@ from rollbook.services import syncs
 from rollbook.store.paging import MAX_LIMIT
 from rollbook.sync.worker import SyncWorker
 
-router = APIRouter(prefix="/orgs/{org}/syncs", tags=["syncs"], responses=schemas.ERRORS)
+router = APIRouter(
+    route_class=TurnRoute, prefix="/orgs/{org}/syncs", tags=["syncs"], responses=schemas.ERRORS
+)
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
 CHUNK = 1024 * 1024
 

@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from rollbook import __version__
+from rollbook.api.deps import TurnRoute
 from rollbook.api.errors import status_of
 from rollbook.domain.errors import Busy, RollbookError
 from rollbook.domain.fields import LOCK_HINT, SIS_SENDS_WARNING
@@ -186,7 +186,7 @@ def _on_busy(request: Request) -> Response:
     return page
 
 
-class PageRoute(APIRoute):
+class PageRoute(TurnRoute):
     """A route of the pages: whatever goes wrong becomes a page, never a JSON body."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -213,7 +213,7 @@ async def form_ctx(
     database work runs in the write turn's thread (api.deps.in_turn)."""
     session = database(request).session(write=True)
     try:
-        ctx = await in_turn(request, _ctx, request, session, org)
+        ctx = await in_turn(_ctx, request, session, org)
         given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
         if not tokens_match(ctx.csrf, given if isinstance(given, str) else None):
             raise CsrfRefused()
