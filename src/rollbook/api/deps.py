@@ -127,6 +127,10 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
             _TURN.set(None)
 
 
+# A route that writes by its own session (the pages' sign-in and sign-out) takes the turn.
+WriteTurn = Annotated[None, Depends(write_turn, scope="function")]
+
+
 async def in_turn(func: Callable[..., T], *args: Any) -> T:
     """`func(*args)` in a thread: the write turn's own if this request holds it (SQLite),
     else one of the request threads."""
@@ -156,9 +160,7 @@ def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return run
 
 
-async def write_session(
-    request: Request, _turn: Annotated[None, Depends(write_turn, scope="function")]
-) -> AsyncIterator[Session]:
+async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Session]:
     # Writing requests take SQLite's write lock at their first statement (see store/db.py);
     # making the session touches no database. Both dependencies end when the route returns
     # (scope="function"), not once the answer is sent: the turn to write is not held while

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from rollbook.api.deps import WriteTurn
 from rollbook.config import Settings
 from rollbook.domain.errors import RollbookError
 from rollbook.services import auth
@@ -79,8 +80,9 @@ def login_form(
 
 
 @router.post("/login")
-def login(request: Request, form: Form) -> Response:
-    """Sign in with organization, username and password (rate-limited, CSRF-checked)."""
+def login(request: Request, form: Form, _turn: WriteTurn) -> Response:
+    """Sign in with organization, username and password (rate-limited, CSRF-checked). It
+    writes (the attempt, the session), so it takes the write turn like every writing route."""
     org = str(form.get("org") or "").strip()[:63]
     username = str(form.get("username") or "")[:255]
     password = str(form.get("password") or "")[:1024]
@@ -134,7 +136,7 @@ def logout_form(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, form: Form) -> Response:
+def logout(request: Request, form: Form, _turn: WriteTurn) -> Response:
     token = session_token(request)
     if token is not None:
         if not tokens_match(csrf_token_for(token), str(form.get(CSRF_FIELD) or "")):

@@ -20,7 +20,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import close_in_turn, close_session, in_turn, write_turn
+from rollbook.api.deps import WriteTurn, close_in_turn, close_session, in_turn
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -207,7 +207,7 @@ async def form_ctx(
     request: Request,
     org: str,
     form: Annotated[FormData, Depends(form_data)],
-    _turn: Annotated[None, Depends(write_turn, scope="function")],
+    _turn: WriteTurn,
 ) -> AsyncIterator[WebCtx]:
     """A posted form: signed in, then the session's CSRF token, before anything else. Its
     database work runs in the write turn's thread (api.deps.in_turn)."""
