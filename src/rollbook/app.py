@@ -80,8 +80,12 @@ class Admission:
 # Connections of the pool kept for what runs beside the requests (a sync in a thread, the
 # worker's start-up clean-up).
 RESERVED_CONNECTIONS = 4
-# Requests running in threads at once on SQLite (config.Settings.request_threads).
-SQLITE_REQUEST_THREADS = 8
+# Requests running in threads at once on SQLite (config.Settings.request_threads). Reads
+# never wait for a lock there, and every thread competes for the one interpreter with the
+# thread of the request holding the write turn: on the 1,000,000-student district
+# (bench.load --tools) edits' p95 was 1.5 s with 8 threads, 0.33 s with 4, 0.15 s with 2,
+# reads alike; 4 leave room for a slow page (docs/benchmarks.md).
+SQLITE_REQUEST_THREADS = 4
 
 
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> FastAPI:

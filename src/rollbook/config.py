@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     sync_process: bool = True
     # Connection pool: `pool_size` kept open, twice as many more when busy.
     pool_size: int = 10
-    # Requests running in threads at once; none: 8 on SQLite, 40 on PostgreSQL. Python runs
+    # Requests running in threads at once; none: 4 on SQLite, 40 on PostgreSQL. Python runs
     # one thread at a time: with 40 a request holding SQLite's write turn got a fortieth of the
     # interpreter and edits queued behind it (bench/load.py). On PostgreSQL an edit may wait in
     # its thread for a row a sync's transaction holds, and few threads could all be waiting.
