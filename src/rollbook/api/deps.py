@@ -169,10 +169,10 @@ async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Ses
     try:
         yield session
     finally:
-        await close_in_turn(request, session)
+        await close_in_turn(session)
 
 
-async def close_in_turn(request: Request, session: Session) -> None:
+async def close_in_turn(session: Session) -> None:
     """close_session in the write turn's thread (PostgreSQL: a thread of its own, as FastAPI
     ends a `def` dependency, never queued behind requests that may wait for this connection),
     even if the request is being cancelled (a client gone): the connection goes back to the
@@ -231,7 +231,6 @@ def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials |
 
 
 async def write_ctx(
-    request: Request,
     org: str,
     session: WriteSession,
     credentials: Credentials,
@@ -239,7 +238,7 @@ async def write_ctx(
     return await in_turn(_ctx, org, session, credentials)
 
 
-async def write_actor(request: Request, session: WriteSession, credentials: Credentials) -> Actor:
+async def write_actor(session: WriteSession, credentials: Credentials) -> Actor:
     """The signed-in actor of a writing request outside any organization.
 
     As a dependency it runs before the body is read: no credential is 401, never 422.

@@ -219,7 +219,7 @@ async def form_ctx(
             raise CsrfRefused()
         yield ctx
     finally:
-        await close_in_turn(request, session)
+        await close_in_turn(session)
 
 
 PageCtx = Annotated[WebCtx, Depends(page_ctx)]
