@@ -131,10 +131,11 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
 WriteTurn = Annotated[None, Depends(write_turn, scope="function")]
 
 
-async def in_turn(func: Callable[..., T], *args: Any) -> T:
-    """`func(*args)` in a thread: the write turn's own if this request holds it (SQLite),
-    else one of the request threads."""
-    return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=_TURN.get())
+async def in_turn(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`func(*args, **kwargs)` in a thread: the write turn's own if this request holds it
+    (SQLite), else one of the request threads."""
+    call = functools.partial(func, *args, **kwargs)
+    return await anyio.to_thread.run_sync(call, limiter=_TURN.get())
 
 
 class TurnRoute(APIRoute):
@@ -155,7 +156,7 @@ def _takes(dependant: Dependant, call: Callable[..., Any]) -> bool:
 def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     @functools.wraps(endpoint)
     async def run(**values: Any) -> T:
-        return await in_turn(functools.partial(endpoint, **values))
+        return await in_turn(endpoint, **values)
 
     return run
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import WriteTurn, close_in_turn, close_session, in_turn
+from rollbook.api.deps import WriteSession, close_session, in_turn
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -207,19 +207,15 @@ async def form_ctx(
     request: Request,
     org: str,
     form: Annotated[FormData, Depends(form_data)],
-    _turn: WriteTurn,
-) -> AsyncIterator[WebCtx]:
+    session: WriteSession,
+) -> WebCtx:
     """A posted form: signed in, then the session's CSRF token, before anything else. Its
     database work runs in the write turn's thread (api.deps.in_turn)."""
-    session = database(request).session(write=True)
-    try:
-        ctx = await in_turn(_ctx, request, session, org)
-        given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-        if not tokens_match(ctx.csrf, given if isinstance(given, str) else None):
-            raise CsrfRefused()
-        yield ctx
-    finally:
-        await close_in_turn(session)
+    ctx = await in_turn(_ctx, request, session, org)
+    given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    if not tokens_match(ctx.csrf, given if isinstance(given, str) else None):
+        raise CsrfRefused()
+    return ctx
 
 
 PageCtx = Annotated[WebCtx, Depends(page_ctx)]
