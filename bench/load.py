@@ -681,6 +681,16 @@ def kept_database(config: Config) -> tuple[str, Path]:
     return config.pg_base.rsplit("/", 1)[0] + f"/{database}", slug_file
 
 
+def prepare_kept(url: str, day1: Path, clients: int, kept: Path | None) -> Target:
+    """`prepare`, on the organization `kept` names if it names one (kept_database), else on
+    a new one, which `kept` then names."""
+    slug = kept.read_text().strip() if kept is not None and kept.exists() else None
+    district = prepare(url, day1, clients, slug=slug)
+    if kept is not None and slug is None:
+        kept.write_text(district.slug)
+    return district
+
+
 def run(config: Config) -> Result:
     """Set up, serve, load, and tear down; the figures."""
     day1, day2 = generate(config.out, config.students, config.seed)
@@ -698,10 +708,7 @@ def run(config: Config) -> Result:
             with psycopg.connect(config.pg_base, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{pg_name}"')
             url = config.pg_base.rsplit("/", 1)[0] + f"/{pg_name}"
-        slug = kept.read_text().strip() if kept is not None and kept.exists() else None
-        district = prepare(url, day1, config.clients, slug=slug)
-        if kept is not None and slug is None:
-            kept.write_text(district.slug)
+        district = prepare_kept(url, day1, config.clients, kept)
         days = [day2, day1]
         if config.sync == "upload":
             days = [zipped(day2, work / "day2.zip"), zipped(day1, work / "day1.zip")]

@@ -127,15 +127,11 @@ def main() -> None:
     args = parser.parse_args()
     day1, _ = load.generate(args.out, args.students, 1)
     with tempfile.TemporaryDirectory(prefix="rollbook-requests-") as work:
-        url = f"sqlite:///{Path(work) / 'rollbook.db'}"
-        slug = None
+        url, kept = f"sqlite:///{Path(work) / 'rollbook.db'}", None
         if args.reuse:
             config = load.Config(students=args.students, sync="none", out=args.out)
             url, kept = load.kept_database(config)
-            slug = kept.read_text().strip() if kept.exists() else None
-        target = load.prepare(url, day1, 1, slug=slug)
-        if args.reuse and slug is None:
-            kept.write_text(target.slug)
+        target = load.prepare_kept(url, day1, 1, kept)
         print(f"SQLite, {args.students:,} students; {load.machine()}")
         print(f"{'request':<22}{'CPU ms':>9}")
         for kind, seconds in asyncio.run(
