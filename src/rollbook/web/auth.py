@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from rollbook.api.deps import WriteTurn
+from rollbook.api.deps import WriteTurn, database
 from rollbook.config import Settings
 from rollbook.domain.errors import RollbookError
 from rollbook.services import auth
@@ -19,7 +19,6 @@ from rollbook.web.session import (
     clear_login_cookie,
     clear_session_cookie,
     csrf_token_for,
-    database,
     new_login_token,
     session_token,
     set_login_cookie,

@@ -20,12 +20,11 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import WriteSession, close_session, in_turn
+from rollbook.api.deps import WriteSession, close_session, database, in_turn
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
 from rollbook.services import orgs as org_service
-from rollbook.store.db import Database
 from rollbook.store.models import Org, School
 
 SESSION_COOKIE = "rollbook_session"
@@ -160,11 +159,6 @@ class WebCtx:
 
     def url(self, path: str = "") -> str:
         return f"/orgs/{self.org.slug}{path}"
-
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def _next_path(request: Request) -> str:
