@@ -19,6 +19,7 @@ from rollbook.config import Settings
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.services.auth import SignInLimiter
 from rollbook.store.db import REQUEST_LOCK_TIMEOUT_MS, Database, is_sqlite, pool_capacity
+from rollbook.sync.copies import copies_for
 from rollbook.sync.engine import Engine
 from rollbook.sync.worker import SyncWorker
 
@@ -123,7 +124,12 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.write_gate = deps.WriteGate() if sqlite else None
     # None: the thread pool's own default (40) on PostgreSQL.
     threads = config.request_threads or (SQLITE_REQUEST_THREADS if sqlite else None)
-    engine = Engine(app.state.db, app.state.catalogue, max_unpacked_bytes=config.max_unpacked_bytes)
+    engine = Engine(
+        app.state.db,
+        app.state.catalogue,
+        max_unpacked_bytes=config.max_unpacked_bytes,
+        copies=copies_for(config.database_url, config.snapshot_copies),
+    )
     app.state.sync_worker = SyncWorker(
         engine, Path(config.upload_dir), catalogue=config.catalogue, process=config.sync_process
     )

@@ -19,6 +19,7 @@ from rollbook.services import orgs, syncs
 from rollbook.store.db import SYNC_CACHE_MIB, Database
 from rollbook.store.sync_tables import SyncRun
 from rollbook.sync.context import ENTITY_COUNTS
+from rollbook.sync.copies import copies_for
 from rollbook.sync.engine import Engine, RunBusy, claim, recover
 
 EXIT = {"applied": 0, "previewed": 0, "needs_approval": 3, "rejected": 2, "failed": 1}
@@ -28,7 +29,10 @@ SHOWN = 20
 def _engine(db: Database) -> Engine:
     settings = Settings()
     return Engine(
-        db, load_catalogue(settings.catalogue), max_unpacked_bytes=settings.max_unpacked_bytes
+        db,
+        load_catalogue(settings.catalogue),
+        max_unpacked_bytes=settings.max_unpacked_bytes,
+        copies=copies_for(settings.database_url, settings.snapshot_copies),
     )
 
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # map (shared by every connection through the system's file cache) instead of copying
     # each page into their own 2 MiB caches; 0 turns it off. SQLite maps 2,047 MiB at most.
     sqlite_mmap_mib: int = Field(default=2047, ge=0)
+    # Where each organization's last applied snapshot is copied, so that its next sync reads
+    # only the lines that changed (docs/architecture.md, "Reading a snapshot by its changes");
+    # none: beside a SQLite database file (`rollbook.db.snapshots`), nowhere for PostgreSQL;
+    # `off`: nowhere.
+    snapshot_copies: str | None = None
     # Server processes of `rollbook serve` (its --workers): one runs Python on one core at a
     # time, so a machine with more cores serves more with more (README, "Serving on several cores").
     workers: int = Field(default=1, ge=1)

@@ -33,6 +33,7 @@ from rollbook.store.models import (
     School,
 )
 from rollbook.store.sync_tables import SyncRun
+from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.engine import Engine, create_run
 from tests.factories import Api, Roster
 from tests.oneroster import OneRoster
@@ -96,10 +97,25 @@ class Report:
 class Sis:
     """One test's SIS: runs snapshots for the test's organization through the Engine."""
 
-    def __init__(self, roster: Roster, tmp_path: Path, max_unpacked_bytes: int = 10**9) -> None:
+    def __init__(
+        self,
+        roster: Roster,
+        tmp_path: Path,
+        max_unpacked_bytes: int = 10**9,
+        *,
+        copies: bool = True,
+    ) -> None:
         self.roster = roster
         self.db: Database = roster.db
-        self.engine = Engine(self.db, CATALOGUE, max_unpacked_bytes=max_unpacked_bytes)
+        # Runs keep copies of their snapshots as the server's do, so that every sync test
+        # also holds for a run read by its changed lines (sync/quick.py) where it may be.
+        self.engine = Engine(
+            self.db,
+            CATALOGUE,
+            max_unpacked_bytes=max_unpacked_bytes,
+            copies=SnapshotCopies(tmp_path / "copies") if copies else None,
+            quick_share=1.0,  # however small the test's snapshot, however much it changes
+        )
         self.tmp_path = tmp_path
 
     def path_of(self, snapshot: OneRoster | Path, *, as_zip: bool = False) -> Path:

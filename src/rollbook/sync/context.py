@@ -209,6 +209,12 @@ class RunContext:
     # Active `sis` entities before the run, and those the run deactivates (R20).
     active_before: dict[str, int] = field(default_factory=dict)
     deactivating: dict[str, int] = field(default_factory=dict)
+    # A full snapshot read by its changed lines (sync/quick.py): the SIS ids whose lines left
+    # it, by entity kind (`person`, `class`); the steps then work as for a delta and
+    # deactivate exactly these (R19). None: the whole snapshot was staged.
+    gone: dict[str, set[str]] | None = None
+    # Entities deactivated for being absent (R19), by kind: part of `deactivated`.
+    absent: dict[str, int] = field(default_factory=dict)
 
     @property
     def full(self) -> bool:

@@ -14,7 +14,7 @@ import socket
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,15 @@ from rollbook.store.sync_tables import (
     SyncRun,
 )
 from rollbook.sync.classes import ClassesStep
+from rollbook.sync.columns import FILE_KEYS
 from rollbook.sync.context import PLURAL, ChangeLog, RunContext, empty_counts
+from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.fingerprint import snapshot_fingerprint
+from rollbook.sync.linediff import count_data_lines
 from rollbook.sync.noop import copy_findings, noop_counts, unchanged_since
+from rollbook.sync.parse import Snapshot
 from rollbook.sync.people import PeopleStep
+from rollbook.sync.quick import MAX_CHANGED, Quick, Refused, salt
 from rollbook.sync.records import Issue, SnapshotRejected
 from rollbook.sync.relations import apply_memberships, apply_products, resolve_existing
 from rollbook.sync.schools import apply_schools
@@ -203,6 +208,13 @@ class Engine:
     db: Database
     catalogue: Catalogue
     max_unpacked_bytes: int = 4 * 1024**3
+    # Copies of each organization's last applied snapshot, to read the next by its changed
+    # lines (sync/quick.py); None: every run reads its whole snapshot.
+    copies: SnapshotCopies | None = None
+    # The share of changed lines of a file beyond which a run reads it whole (faster then).
+    quick_share: float = MAX_CHANGED
+    # Per run in flight: the memberships its enrollments made, for its copy's label.
+    _facts: dict[int, int] = field(default_factory=dict, repr=False)
 
     def execute(
         self,
@@ -242,26 +254,113 @@ class Engine:
                     previous = unchanged_since(session, found)
                 if previous is not None:
                     return self._noop(run_id, previous)
+                done = self._quick(run_id, org_id, snapshot, progress)
+                if done is not None:
+                    return done
                 staged = stage_snapshot(
                     self.db, snapshot, run_id=run_id, org_id=org_id, progress=progress
                 )
             except SnapshotRejected as rejected:
                 return self._reject(run_id, rejected.issues)
             log.info("run %s staged %s", run_id, staged.rows)
-            with self.db.writing() as session:
-                found = session.get(SyncRun, run_id)
-                assert found is not None
-                last = session.scalar(
-                    select(func.max(SyncIssue.id)).where(SyncIssue.run_id == run_id)
-                )
-                found.stage_issue_max, found.phase = last or 0, "applying"
-            return self.apply(run_id, progress=progress)
+            self._staged(run_id)
+            finished = self.apply(run_id, progress=progress)
+            assert finished is not None
+            self._keep(finished, snapshot)
+            return finished
         except Exception as error:
             log.exception("sync run %s failed", run_id)
             return self._fail(org_id, run_id, failure(error))
         except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
             raise
+
+    def _staged(self, run_id: int) -> None:
+        with self.db.writing() as session:
+            found = session.get(SyncRun, run_id)
+            assert found is not None
+            last = session.scalar(select(func.max(SyncIssue.id)).where(SyncIssue.run_id == run_id))
+            found.stage_issue_max, found.phase = last or 0, "applying"
+
+    def _quick(
+        self, run_id: int, org_id: int, snapshot: Snapshot, progress: Progress | None
+    ) -> SyncRun | None:
+        """The run read by its changed lines (sync/quick.py), finished; None when it must
+        read the whole snapshot (nothing of the attempt is left)."""
+        if self.copies is None:
+            return None
+        kept = self.copies.latest(org_id)
+        if kept is None:
+            return None
+        try:
+            with self.db.session(write=False) as session:
+                run = session.get(SyncRun, run_id)
+                assert run is not None
+                quick = Quick.plan(
+                    session, run, snapshot, kept, self.catalogue, most=self.quick_share
+                )
+        except Refused as refused:
+            log.info("run %s reads the whole snapshot: %s", run_id, refused)
+            return None
+        log.info("run %s reads the changed lines: %s", run_id, quick.changed)
+        stage_snapshot(
+            self.db,
+            snapshot.restricted(quick.only),
+            run_id=run_id,
+            org_id=org_id,
+            progress=progress,
+        )
+        quick.stage_removed(self.db, run_id)
+        self._staged(run_id)
+        finished = self.apply(run_id, progress=progress, quick=quick)
+        if finished is None:
+            with self.db.writing() as session:
+                clear_stage(session, run_id)
+                session.execute(delete(SyncIssue).where(SyncIssue.run_id == run_id))
+            return None
+        self._keep(finished, snapshot, quick=quick)
+        return finished
+
+    def _keep(self, run: SyncRun, snapshot: Snapshot, *, quick: Quick | None = None) -> None:
+        """An applied run leaves a copy of its snapshot for the next run to compare with,
+        when its outcome is that of reading it line by line: clean, each line one entity or
+        membership (sync/quick.py). Otherwise no copy is left."""
+        facts = self._facts.pop(run.id, None)
+        if self.copies is None or run.status != "applied":
+            return
+        counts = run.counts or {}
+        files: dict[str, str] = {
+            key: name for key in FILE_KEYS if (name := snapshot.stored_name(key))
+        }
+        clean = not any(counts.get(k) for k in ("conflicts", "errors", "warnings", "not_imported"))
+        if facts is None or not clean or run.mode != "full":
+            self.copies.drop(run.org_id)
+            return
+        kept = self.copies.keep(
+            run.org_id,
+            run.id,
+            snapshot.source,
+            files,
+            {
+                "snapshot_hash": run.snapshot_hash,
+                "salt": salt(self.catalogue, snapshot.version),
+                "records": counts.get("records", {}),
+                "members": facts,
+            },
+        )
+        if kept is None or quick is not None:
+            return
+        # A run that read its whole snapshot: its copy serves only if each line made one
+        # entity or membership, as the next run's checks assume.
+        records = counts.get("records", {})
+        people = records.get("students", 0) + records.get("educators", 0)
+        expected = {"users": people, "classes": records.get("classes", 0), "enrollments": facts}
+        for key, wanted in expected.items():
+            path = kept.file(key)
+            if path is not None and count_data_lines(path) != wanted:
+                log.info("run %s: %s does not make one entity a line; no copy kept", run.id, key)
+                self.copies.drop(run.org_id)
+                return
 
     def _acquire(self, org_id: int, run_id: int, wait: float) -> None:
         deadline = time.monotonic() + wait
@@ -324,18 +423,33 @@ class Engine:
         *,
         approving: bool = False,
         progress: Progress | None = None,
-    ) -> SyncRun:
-        """Plan and apply the staged snapshot of a run; a dry or held run is rolled back."""
+        quick: Quick | None = None,
+    ) -> SyncRun | None:
+        """Plan and apply the staged snapshot of a run; a dry or held run is rolled back. A
+        run staged by its changed lines (`quick`) whose outcome could differ from the whole
+        snapshot's is rolled back and None returned."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._apply_once(run_id, approving=approving, progress=progress)
+                return self._apply_once(
+                    run_id,
+                    approving=approving,
+                    progress=progress,
+                    quick=quick,
+                )
             except ConcurrentEdit as edit:
                 log.info("run %s: %s; attempt %s of %s", run_id, edit, attempt, ATTEMPTS)
         return self._finish(
             run_id, "failed", message="people kept editing the roster during the run"
         )
 
-    def _apply_once(self, run_id: int, *, approving: bool, progress: Progress | None) -> SyncRun:
+    def _apply_once(
+        self,
+        run_id: int,
+        *,
+        approving: bool,
+        progress: Progress | None,
+        quick: Quick | None,
+    ) -> SyncRun | None:
         with self.db.session(write=True) as session:
             run = session.get(SyncRun, run_id)
             org = session.get(Org, run.org_id) if run else None
@@ -345,11 +459,16 @@ class Engine:
                 session=session,
                 org=org,
                 run_id=run.id,
-                mode=run.mode or "full",
+                mode="delta" if quick else run.mode or "full",
                 version=run.oneroster_version or "1.2",
                 catalogue=self.catalogue,
                 log=ChangeLog(session, org.id, run.id, actor, preview=run.dry_run),
+                gone=quick.gone if quick else None,
             )
+            if quick is not None and quick.edited(session, run.org_id):
+                # A hand edit since the lines were compared: R17 may need every line.
+                session.rollback()
+                return None
             run.apply_started_at = utcnow()
             # Issues of an earlier pass over the same staged snapshot are found again.
             session.execute(
@@ -364,7 +483,22 @@ class Engine:
                 held = not approving and _over_threshold(ctx, org.threshold_percent)
                 keep = not run.dry_run and not held
                 counts = ctx.counts
-                counts["records"] = _records(session, run.id)
+                if quick is not None:
+                    why = (
+                        "held by the threshold"
+                        if held
+                        else quick.check(ctx, staged_issues["error"] + staged_issues["warning"])
+                    )
+                    if why is not None:
+                        log.info("run %s reads the whole snapshot after all: %s", run.id, why)
+                        ctx.log.discard()
+                        session.rollback()
+                        return None
+                    self._facts[run.id] = quick.lines.get("enrollments", 0)
+                else:
+                    counts["records"] = _records(session, run.id)
+                    if self.copies is not None and keep and run.mode == "full":
+                        self._facts[run.id] = _members(session, run.id)
                 _drop_work_tables(session, run.id)
                 counts["errors"] += staged_issues["error"]
                 counts["warnings"] += staged_issues["warning"]
@@ -518,7 +652,9 @@ class Engine:
                 session.expunge(found)
                 return found
         try:
-            return self.apply(run_id, approving=True)
+            finished = self.apply(run_id, approving=True)
+            assert finished is not None
+            return finished
         except Exception as error:
             # As in execute(): the transaction rolled back; the run says why (R18).
             log.exception("approving sync run %s failed", run_id)
@@ -532,6 +668,11 @@ def _memberships(ctx: RunContext) -> None:
     if not ctx.full:
         resolve_existing(ctx)
     apply_memberships(ctx)
+
+
+def _members(session: Session, run_id: int) -> int:
+    """Memberships a full run's enrollments made (one a line, for its copy to serve)."""
+    return int(session.scalar(select(func.count()).where(SyncMember.run_id == run_id)) or 0)
 
 
 def _over_threshold(ctx: RunContext, threshold_percent: int) -> bool:

@@ -9,7 +9,7 @@ sends the run down the full path, which re-asserts every SIS value (R17).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -40,16 +40,22 @@ def unchanged_since(session: Session, run: SyncRun) -> SyncRun | None:
         or "records" not in (last.counts or {})
     ):
         return None
-    edited = session.scalar(
-        select(
-            exists().where(
-                Change.org_id == run.org_id,
-                Change.run_id.is_(None),
-                Change.at >= last.apply_started_at - IN_FLIGHT,
+    return None if edited_since(session, run.org_id, last.apply_started_at) else last
+
+
+def edited_since(session: Session, org_id: int, applied: datetime) -> bool:
+    """Whether the change log holds a hand change made since a run began applying."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Change.org_id == org_id,
+                    Change.run_id.is_(None),
+                    Change.at >= applied - IN_FLIGHT,
+                )
             )
         )
     )
-    return None if edited else last
 
 
 def noop_counts(last: dict[str, Any]) -> dict[str, Any]:

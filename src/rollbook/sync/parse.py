@@ -7,7 +7,8 @@ and row-level issues in file order, so a million users never sit in memory at on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 
 from rollbook.domain.catalogue import Catalogue, load_catalogue
@@ -55,8 +56,31 @@ class Snapshot:
         self._source = source
         self._layouts = layouts
         self._catalogue = catalogue
+        self._only: Mapping[str, Iterable[tuple[int, list[str]]]] = {}
+
+    @property
+    def source(self) -> SourceFiles:
+        return self._source
+
+    def stored_name(self, key: FileKey) -> str | None:
+        """The name in the source of a file the snapshot reads (None: not sent)."""
+        layout = self._layouts.get(key)
+        return layout.file if layout else None
+
+    def layout(self, key: FileKey) -> Layout | None:
+        return self._layouts.get(key)
+
+    def restricted(self, only: Mapping[str, Iterable[tuple[int, list[str]]]]) -> Snapshot:
+        """The same snapshot whose files named in `only` yield just the given records (line
+        and cells, in file order): the lines a sync must read (sync/quick.py)."""
+        narrowed = copy.copy(self)
+        narrowed._only = only
+        return narrowed
 
     def _records(self, layout: Layout) -> Iterator[tuple[int, list[str]]]:
+        key = layout_key(layout, self._layouts)
+        if key is not None and key in self._only:
+            return iter(self._only[key])
         return islice(records(self._source, layout.file), 1, None)  # past the header
 
     def orgs(self) -> Iterator[OrgRow | Issue]:
@@ -103,6 +127,10 @@ class Snapshot:
             yield from rows.class_resources(
                 layout, self.version, self.files["classResources"], self._records(layout)
             )
+
+
+def layout_key(layout: Layout, layouts: Mapping[FileKey, Layout]) -> FileKey | None:
+    return next((key for key, found in layouts.items() if found is layout), None)
 
 
 def load_snapshot(source: SourceFiles, *, catalogue: Catalogue | None = None) -> Snapshot:

@@ -223,6 +223,8 @@ class PeopleStep:
         if ctx.full:
             analyze(ctx.session, Person, SyncKey)
             self._deactivate_absent()
+        elif ctx.gone is not None:
+            deactivate_absent(ctx, _P, key_kind="person", kind=_P.c.kind, among=ctx.gone["person"])
 
     def _settle(self) -> None:
         """The unchanged people, recognised in one join (sync/settle.py)."""

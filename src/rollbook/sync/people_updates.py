@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 
-from rollbook.domain.fields import EntityKind
 from rollbook.domain.values import person_keys
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.sync.context import RunContext
@@ -112,6 +111,7 @@ class PersonUpdater:
             select(table_of(ProductSetting)).where(ProductSetting.person_id.in_(ids))
         ):
             settings[s.person_id][(s.product, s.setting)] = (s.value, s.source, s.sis_sends)
+        updates: list[dict[str, Any]] = []
         for record, row in self.todo:
             person = people[row.id]
             current = {c: getattr(person, c) for c in COLUMNS}
@@ -123,13 +123,31 @@ class PersonUpdater:
                 incoming=record,
                 settings=settings.get(row.id, {}) if record.kind == "student" else None,
             )
-            self._write(record, person, current, done)
+            updates.append(self._write(record, person, current, done))
+        self._update(updates)
+
+    def _update(self, updates: list[dict[str, Any]]) -> None:
+        """The people's rows, one statement for all that set the same columns; each row only
+        if nobody wrote it since it was read (its version), or the run starts over."""
+        session = self.ctx.session
+        statement = update(_P).where(
+            _P.c.id == bindparam("_id"), _P.c.version == bindparam("_version")
+        )
+        batched = session.get_bind().dialect.supports_sane_multi_rowcount
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for values in updates:
+            shapes[tuple(sorted(values))].append(values)
+        for rows in shapes.values():
+            for part in [rows] if batched else [[row] for row in rows]:
+                result = session.execute(statement, part)
+                written = result.rowcount  # type: ignore[attr-defined]
+                if written != len(part):
+                    raise ConcurrentEdit(f"{len(part) - written} people changed during the run")
 
     def _write(
         self, record: Incoming, person: Any, current: dict[str, Any], done: Reconciled
-    ) -> None:
+    ) -> dict[str, Any]:
         ctx = self.ctx
-        kind: EntityKind = record.kind
         adopted = person.origin == "manual"
         values = {**current, **done.writes}
         changes = {
@@ -144,13 +162,6 @@ class PersonUpdater:
             **{c: values[c] for c in COLUMNS},
             **derived(values),
         }
-        result = ctx.session.execute(
-            update(_P)
-            .where(and_(_P.c.id == person.id, _P.c.version == person.version))
-            .values(**changes)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrentEdit(f"{kind} {person.id} changed during the run")
         if "school_ids" in done.writes:
             ctx.session.execute(
                 table_of(PersonSchool).delete().where(PersonSchool.person_id == person.id)
@@ -163,6 +174,7 @@ class PersonUpdater:
                 ctx.session.execute(insert(PersonSchool), rows)
         _write_settings(ctx, person.id, done)
         self._record(record, person, done, adopted)
+        return {**changes, "_id": person.id, "_version": person.version}
 
     def _record(self, record: Incoming, person: Any, done: Reconciled, adopted: bool) -> None:
         ctx = self.ctx

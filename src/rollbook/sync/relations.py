@@ -176,45 +176,45 @@ def apply_memberships(ctx: RunContext) -> None:
 
 
 def _removed_members(ctx: RunContext) -> list[Any]:
-    k = aliased(SyncKey)
+    """The memberships the run removes: in a full run, those of its classes it did not send;
+    in a delta, those it sends `tobedeleted` and does not send again (another line of the
+    same class and person keeps it, as for products)."""
     held = aliased(SyncKey)
     m = Membership
-    query = (
-        select(m.class_id, m.person_id, m.role)
-        .join(k, and_(k.run_id == ctx.run_id, k.kind == "class", k.entity_id == m.class_id))
-        .join(Class, and_(Class.id == m.class_id, Class.origin == "sis", Class.status == "active"))
-        .where(
-            ~exists().where(
-                held.run_id == ctx.run_id,
-                held.kind == "person",
-                held.entity_id == m.person_id,
-                held.state == "held",
-            )
-        )
+    not_held = ~exists().where(
+        held.run_id == ctx.run_id,
+        held.kind == "person",
+        held.entity_id == m.person_id,
+        held.state == "held",
     )
+    not_sent = ~exists().where(
+        SyncMember.run_id == ctx.run_id,
+        SyncMember.class_id == m.class_id,
+        SyncMember.person_id == m.person_id,
+    )
+    sis_class = and_(Class.id == m.class_id, Class.origin == "sis", Class.status == "active")
     if ctx.full:
-        query = query.where(
-            k.state == "applied",
-            ~exists().where(
-                SyncMember.run_id == ctx.run_id,
-                SyncMember.class_id == m.class_id,
-                SyncMember.person_id == m.person_id,
-            ),
+        k = aliased(SyncKey)
+        query = (
+            select(m.class_id, m.person_id, m.role)
+            .join(k, and_(k.run_id == ctx.run_id, k.kind == "class", k.entity_id == m.class_id))
+            .join(Class, sis_class)
+            .where(k.state == "applied", not_held, not_sent)
         )
     else:
+        # From the few `tobedeleted` rows, not from every membership of the classes named.
         e = StageEnrollment
+        kc, on_class = _key(ctx, "class", e.class_sourced_id)
         kp, on_person = _key(ctx, "person", e.user_sourced_id)
-        gone = (
-            select(kp.entity_id)
+        query = (
+            select(m.class_id, m.person_id, m.role)
             .select_from(e)
+            .join(kc, on_class)
             .join(kp, on_person)
-            .where(
-                e.run_id == ctx.run_id,
-                e.status == "tobedeleted",
-                e.class_sourced_id == k.sourced_id,
-            )
+            .join(m, and_(m.class_id == kc.entity_id, m.person_id == kp.entity_id))
+            .join(Class, sis_class)
+            .where(e.run_id == ctx.run_id, e.status == "tobedeleted", not_held, not_sent)
         )
-        query = query.where(k.state.in_(_RESOLVED), m.person_id.in_(gone))
     return list(ctx.session.execute(query.distinct().order_by(m.class_id, m.person_id)).all())
 
 

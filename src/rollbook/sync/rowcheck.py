@@ -20,7 +20,7 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
 # Grades come from a small vocabulary, so each spelling is normalized once per process.
 _GRADES: dict[str, str] = {}
 _ONCE = " (first here; later rows like it are not listed)"
-_DATE_SAMPLE = 1000
+DATE_SAMPLE = 1000
 # A text field: cell position (None: no such column), column, value type, why required or "".
 TextField = tuple[int | None, str, ValueType, str]
 # Value types that the domain accepts as they are when printable and within MAX_TEXT.
@@ -47,7 +47,7 @@ class RowChecker:
         self._status = layout.index["status"]
         self._date = layout.index.get("dateLastModified", 0)
         # Dates are not used, so a sample of each file is enough to warn about their format.
-        self._dates_left = _DATE_SAMPLE if "dateLastModified" in layout.index else 0
+        self._dates_left = DATE_SAMPLE if "dateLastModified" in layout.index else 0
 
     def take(self) -> list[Issue]:
         """The issues of the row at hand, handed over once."""

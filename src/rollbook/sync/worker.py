@@ -25,6 +25,7 @@ from rollbook.domain.catalogue import load_catalogue
 from rollbook.store.db import SYNC_CACHE_MIB, Database
 from rollbook.store.models import utcnow
 from rollbook.store.sync_tables import SyncRun
+from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.engine import Engine, abandon, holder_alive, recover
 from rollbook.sync.stage import clear_stage
 
@@ -43,6 +44,7 @@ class ChildSetup:
     catalogue: str | None
     max_unpacked_bytes: int
     niceness: int
+    copies: Path | None = None
 
 
 _child_engine: Engine | None = None
@@ -55,7 +57,10 @@ def _child_start(setup: ChildSetup) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     db = Database.connect(setup.database_url, pool_size=2, cache_mib=SYNC_CACHE_MIB)
     _child_engine = Engine(
-        db, load_catalogue(setup.catalogue), max_unpacked_bytes=setup.max_unpacked_bytes
+        db,
+        load_catalogue(setup.catalogue),
+        max_unpacked_bytes=setup.max_unpacked_bytes,
+        copies=SnapshotCopies(setup.copies) if setup.copies else None,
     )
 
 
@@ -100,6 +105,7 @@ class SyncWorker:
             catalogue=catalogue,
             max_unpacked_bytes=engine.max_unpacked_bytes,
             niceness=niceness,
+            copies=engine.copies.root if engine.copies else None,
         )
         self.process = process and url.database not in (None, "", ":memory:")
         self._lock = Lock()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -201,20 +201,42 @@ def skipped_refs(ctx: RunContext, file: str) -> Select[Any]:
     return select(union(read, planned).subquery().c[0])
 
 
-def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any) -> None:
+def deactivate_absent(
+    ctx: RunContext,
+    table: Table,
+    *,
+    key_kind: str,
+    kind: Any,
+    among: Collection[str] | None = None,
+) -> None:
     """R19: every active `sis` entity the run neither resolved nor protected is deactivated,
-    never deleted, and each one is counted and logged; `kind` names each row's entity kind."""
-    seen = select(SyncKey.entity_id).where(
-        SyncKey.run_id == ctx.run_id, SyncKey.kind == key_kind, SyncKey.entity_id == table.c.id
-    )
-    gone = ctx.session.execute(
-        select(table.c.id, kind, table.c.external_id).where(
-            table.c.org_id == ctx.org.id,
-            table.c.origin == "sis",
-            table.c.status == "active",
-            ~seen.exists(),
+    never deleted, and each one is counted and logged; `kind` names each row's entity kind.
+    `among`: the SIS ids of the only entities that can be absent, when the run knows them
+    (sync/quick.py: those whose lines left the snapshot)."""
+    columns = (table.c.id, kind, table.c.external_id)
+    active = (table.c.org_id == ctx.org.id, table.c.origin == "sis", table.c.status == "active")
+    if among is None:
+        seen = select(SyncKey.entity_id).where(
+            SyncKey.run_id == ctx.run_id,
+            SyncKey.kind == key_kind,
+            SyncKey.entity_id == table.c.id,
         )
-    ).all()
+        gone = list(
+            ctx.session.execute(
+                select(*columns).where(*active, ~seen.exists()).order_by(table.c.id)
+            )
+        )
+    else:
+        gone = sorted(
+            (
+                row
+                for part in parts(sorted(among), CHUNK)
+                for row in ctx.session.execute(
+                    select(*columns).where(*active, table.c.external_id.in_(part))
+                )
+            ),
+            key=lambda row: row[0],
+        )
     for part in parts(gone, CHUNK):
         ctx.session.execute(
             update(table)
@@ -231,6 +253,7 @@ def deactivate_absent(ctx: RunContext, table: Table, *, key_kind: str, kind: Any
         for entity_id, entity_kind, external_id in part:
             ctx.bump(entity_kind, "deactivated")
             ctx.deactivating[entity_kind] = ctx.deactivating.get(entity_kind, 0) + 1
+            ctx.absent[entity_kind] = ctx.absent.get(entity_kind, 0) + 1
             ctx.log.add(
                 entity_kind,
                 entity_id,

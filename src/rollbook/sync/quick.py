@@ -1,0 +1,482 @@
+"""A full snapshot read by the lines that changed since the organization's last applied run.
+
+A district's snapshot changes by about one line in a hundred a day, and a run that stages
+and compares every line spends nearly all its time finding that nothing changed. When the
+last applied run left a copy of its files (sync/copies.py) and nothing was edited by hand
+since, this run compares each file with that copy (sync/linediff.py) and stages only:
+
+- the lines that are new or changed, and the first lines of each file (those the reading
+  checks look at for the whole file, such as the dates);
+- in OneRoster 1.2, every roles.csv line of each user it stages, and the users.csv line of
+  each user whose roles changed;
+- for each enrollment line that left, a `tobedeleted` row of it.
+
+The steps then run as for a delta, and the SIS ids whose users.csv lines left are
+deactivated as absent (R19). The result must be the one the whole snapshot would give, and
+the shortcut is taken only where that is sure; anything that could make a difference sends
+the run back to reading the whole snapshot, in the same run:
+
+- before: the copy is that of the last applied run, which was a full one; no hand change
+  since (R17 would revert it even on an unchanged line); the same rules, catalogue and
+  OneRoster version; the same files with the same headers; no quoted field spanning lines;
+  orgs.csv, resources.csv and classResources.csv unchanged; no class gone; no SIS id twice
+  in users.csv or classes.csv; no roles.csv line of a user who left, and a role for each user
+  staged;
+- after the steps, before committing: no issue and no conflict of any kind (R9, R22); each
+  users.csv and classes.csv line one entity, and each enrollments.csv line one membership,
+  as at the last run (so that no unchanged line names a user who left, and no new line a
+  membership an unchanged one makes); nobody who left still a member; not held by the
+  safety threshold (R20).
+
+The counts of the report are the whole snapshot's: the unchanged entities are those of the
+last run that no staged or removed line names.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from rollbook.domain.catalogue import Catalogue
+from rollbook.store.bulk import bulk_insert_dicts, parts
+from rollbook.store.db import Database
+from rollbook.store.models import Class, Membership, Person, table_of
+from rollbook.store.sync_tables import StageEnrollment, SyncKey, SyncRun
+from rollbook.sync.columns import FileKey
+from rollbook.sync.context import PLURAL, RunContext
+from rollbook.sync.copies import Kept
+from rollbook.sync.fingerprint import RULES_VERSION
+from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
+from rollbook.sync.noop import edited_since
+from rollbook.sync.parse import Snapshot
+from rollbook.sync.rowcheck import DATE_SAMPLE
+
+log = logging.getLogger("rollbook.sync")
+# Files that must be byte for byte the copy's: what every other line is read against.
+_SAME = ("orgs", "resources", "classResources")
+# Files read by their changed lines.
+_DIFFED = ("users", "roles", "classes", "enrollments")
+# Beyond this share of changed lines a file is cheaper to read whole.
+MAX_CHANGED = 0.2
+_IN = 5000
+
+
+class Refused(Exception):
+    """Why this run reads its whole snapshot."""
+
+
+def salt(catalogue: Catalogue, version: str) -> str:
+    """What turns the same lines into other values: a change reads every line again."""
+    digest = hashlib.sha256()
+    for part in (RULES_VERSION, repr(catalogue.products), version):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _cells(text: bytes) -> list[str]:
+    """One line's CSV cells, read as sync/csvread.py reads them."""
+    try:
+        decoded = (text + b"\n").decode()
+    except UnicodeDecodeError:
+        raise Refused("a changed line is not UTF-8") from None
+    return next(csv.reader([decoded], strict=False), [])
+
+
+def _column(lines: list[bytes], index: int) -> list[str]:
+    """One column of every line, stripped (sync/rowcheck.py strips ids)."""
+    found = []
+    for text in lines:
+        if b'"' in text:
+            cells = _cells(text)
+            found.append(cells[index].strip() if index < len(cells) else "")
+        else:
+            cells_b = text.split(b",", index + 1)
+            value = cells_b[index] if index < len(cells_b) else b""
+            try:
+                found.append(value.decode().strip())
+            except UnicodeDecodeError:
+                raise Refused("a line is not UTF-8") from None
+    return found
+
+
+def _cell(text: bytes, index: int) -> str:
+    cells = _cells(text)
+    if index >= len(cells):
+        raise Refused("a changed line has too few cells")
+    return cells[index].strip()
+
+
+def _ids(lines: list[bytes], index: int, file: str) -> list[str]:
+    """The sourcedId of each line; Refused if one is missing or twice (the reading reports
+    those, and the unchanged lines are not read)."""
+    sids = _column(lines, index)
+    seen: set[str] = set()
+    for text, sid in zip(lines, sids, strict=True):
+        if not sid:
+            if any(cell.strip() for cell in _cells(text)):
+                raise Refused(f"a line of {file} has no sourcedId")
+        elif sid in seen:
+            raise Refused(f"a sourcedId is in {file} twice")
+        seen.add(sid)
+    return sids
+
+
+def _body_lines(data: bytes, body: int) -> list[bytes]:
+    lines = data[body:].split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+@dataclass
+class Quick:
+    """What a run stages from its changed lines, and what it checks before committing."""
+
+    kept: Kept
+    only: dict[str, list[tuple[int, list[str]]]] = field(default_factory=dict)
+    gone: dict[str, set[str]] = field(default_factory=lambda: {"person": set(), "class": set()})
+    removed_enrollments: list[tuple[str, str, str]] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)
+    # SIS ids the last run resolved whose lines are staged or left: their old kinds leave the
+    # unchanged count.
+    named_people: set[str] = field(default_factory=set)
+    named_classes: set[str] = field(default_factory=set)
+    old_kinds: Counter[str] = field(default_factory=Counter)
+    changed: dict[str, int] = field(default_factory=dict)
+    # When the last run began applying: hand changes since then rule the shortcut out.
+    since: datetime | None = None
+    # The share of a file's lines beyond which it is read whole.
+    most: float = MAX_CHANGED
+
+    # ---- before the run -------------------------------------------------------------
+
+    @classmethod
+    def plan(
+        cls,
+        session: Session,
+        run: SyncRun,
+        snapshot: Snapshot,
+        kept: Kept,
+        catalogue: Catalogue,
+        *,
+        most: float = MAX_CHANGED,
+    ) -> Quick:
+        """The lines to stage; Refused when the whole snapshot must be read."""
+        label = kept.label
+        if not kept.whole():
+            raise Refused("the copy of the last snapshot is damaged")
+        last = session.get(SyncRun, kept.run_id)
+        if (
+            last is None
+            or last.org_id != run.org_id
+            or last.status != "applied"
+            or last.dry_run
+            or last.mode != "full"
+            or last.snapshot_hash != label.get("snapshot_hash")
+            or last.apply_started_at is None
+        ):
+            raise Refused("the copy is not of the organization's last applied run")
+        newer = session.scalar(
+            select(func.count()).where(
+                SyncRun.org_id == run.org_id,
+                SyncRun.status == "applied",
+                SyncRun.id != last.id,
+                SyncRun.apply_started_at > last.apply_started_at,
+            )
+        )
+        if newer:
+            raise Refused("a later run applied since the copy")
+        if edited_since(session, run.org_id, last.apply_started_at):
+            raise Refused("the roster was edited by hand since the last run")
+        if snapshot.mode != "full" or any(mode == "delta" for mode in snapshot.files.values()):
+            raise Refused("the snapshot is not a full one")
+        if label.get("salt") != salt(catalogue, snapshot.version):
+            raise Refused("the catalogue, the rules or the OneRoster version changed")
+        keys = {k for k in (*_SAME, *_DIFFED) if snapshot.stored_name(k)}  # type: ignore[arg-type]
+        if keys != set(label.get("files", {})):
+            raise Refused("the snapshot sends other files than the last one")
+        quick = cls(kept, since=last.apply_started_at, most=most)
+        quick._read(snapshot)
+        quick.old_kinds = quick._kinds(session, run.org_id)
+        return quick
+
+    def _pair(self, snapshot: Snapshot, key: str) -> tuple[bytes, bytes] | None:
+        name = snapshot.stored_name(key)  # type: ignore[arg-type]
+        path = self.kept.file(key)
+        if name is None or path is None:
+            return None
+        with snapshot.source.open(name) as stream:
+            new = stream.read()
+        try:
+            old = path.read_bytes()
+        except OSError:
+            raise Refused(f"the copy of {key}.csv cannot be read") from None
+        return old, new
+
+    def _read(self, snapshot: Snapshot) -> None:
+        for key in _SAME:
+            pair = self._pair(snapshot, key)
+            if pair is not None and pair[0] != pair[1]:
+                raise Refused(f"{key}.csv changed")
+        self.only["classResources"] = []
+        users = self._diffed(snapshot, "users")
+        classes = self._diffed(snapshot, "classes")
+        self._users_and_roles(snapshot, users)
+        self._classes(classes)
+        self._enrollments(snapshot)
+
+    def _diffed(self, snapshot: Snapshot, key: FileKey) -> _File | None:
+        pair = self._pair(snapshot, key)
+        layout = snapshot.layout(key)
+        if pair is None or layout is None:
+            return None
+        old, new = pair
+        old_header, old_body = header_and_body(old)
+        new_header, new_body = header_and_body(new)
+        if old_header != new_header:
+            raise Refused(f"the header of {key}.csv changed")
+        if not (one_line_records(old) and one_line_records(new)):
+            raise Refused(f"a quoted field of {key}.csv spans lines")
+        diff = diff_lines(old, new, old_body=old_body, new_body=new_body)
+        self.lines[key] = diff.lines
+        changed = len(diff.added) + len(diff.removed)
+        self.changed[key] = changed
+        if changed > self.most * max(diff.lines, 1):
+            raise Refused(f"{key}.csv changed too much to read by its changes")
+        found = _File(key, layout.index, new, new_body)
+        # The first lines too: the checks made once per file look at them (dates).
+        first = _body_lines(new[: _prefix_end(new, new_body, DATE_SAMPLE)], new_body)
+        picked = {n: text for n, text in enumerate(first, start=2) if text.strip()}
+        picked.update(diff.added)
+        found.picked = picked
+        found.removed = diff.removed
+        found.added = dict(diff.added)
+        return found
+
+    def _users_and_roles(self, snapshot: Snapshot, users: _File | None) -> None:
+        if users is None:
+            return
+        lines = users.all_lines()
+        sids = _ids(lines, users.index["sourcedId"], "users.csv")
+        line_of = {sid: n for n, sid in enumerate(sids, start=2) if sid}
+        column = users.index["sourcedId"]
+        removed = {_cell(t, column) for t in users.removed}
+        self.gone["person"] = {sid for sid in removed if sid not in line_of}
+        staged = {sids[n - 2] for n in users.picked}
+        self.named_people = removed | (staged - {sids[n - 2] for n in users.added})
+        roles = self._diffed(snapshot, "roles")
+        if roles is not None:
+            owner = roles.index["userSourcedId"]
+            # Users whose roles changed, and those of the first lines read for their checks.
+            touched = {_cell(t, owner) for t in (*roles.removed, *roles.picked.values())}
+            wanted = staged | (touched - self.gone["person"])
+            for sid in wanted - staged:
+                n = line_of.get(sid)
+                if n is None:
+                    raise Refused("a roles.csv line names a user users.csv does not hold")
+                users.picked[n] = lines[n - 2]
+                self.named_people.add(sid)
+            role_lines = roles.all_lines()
+            chosen: dict[int, bytes] = {}
+            with_role: set[str] = set()
+            for n, (text, who) in enumerate(
+                zip(role_lines, _column(role_lines, owner), strict=True), start=2
+            ):
+                if who in self.gone["person"]:
+                    raise Refused("a roles.csv line names a user who left users.csv")
+                if who in wanted:
+                    chosen[n] = text
+                    with_role.add(who)
+            if wanted - with_role:
+                raise Refused("a user to read has no roles.csv line")
+            self.only["roles"] = _records(chosen)
+        self.only["users"] = _records(users.picked)
+
+    def _classes(self, classes: _File | None) -> None:
+        if classes is None:
+            return
+        lines = classes.all_lines()
+        sids = _ids(lines, classes.index["sourcedId"], "classes.csv")
+        column = classes.index["sourcedId"]
+        removed = {_cell(t, column) for t in classes.removed}
+        if removed - set(sids):
+            raise Refused("a class left classes.csv")
+        staged = {sids[n - 2] for n in classes.picked}
+        self.named_classes = removed | (staged - {sids[n - 2] for n in classes.added})
+        self.only["classes"] = _records(classes.picked)
+
+    def _enrollments(self, snapshot: Snapshot) -> None:
+        found = self._diffed(snapshot, "enrollments")
+        if found is None:
+            return
+        index = found.index
+        for text in found.removed:
+            cells = _cells(text)
+            try:
+                self.removed_enrollments.append(
+                    (
+                        cells[index["classSourcedId"]].strip(),
+                        cells[index["userSourcedId"]].strip(),
+                        cells[index["role"]].strip(),
+                    )
+                )
+            except IndexError:
+                raise Refused("a line that left enrollments.csv cannot be read") from None
+        self.only["enrollments"] = _records(found.picked)
+
+    def _kinds(self, session: Session, org_id: int) -> Counter[str]:
+        """The kinds, as the last run left them, of the people whose lines are staged or left."""
+        kinds: Counter[str] = Counter()
+        for part in parts(sorted(self.named_people), _IN):
+            query = (
+                select(Person.kind, func.count())
+                .where(Person.org_id == org_id, Person.origin == "sis")
+                .where(Person.external_id.in_(part))
+                .group_by(Person.kind)
+            )
+            for kind, count in session.execute(query):
+                kinds[PLURAL[kind]] += int(count)
+        return kinds
+
+    def stage_removed(self, db: Database, run_id: int) -> None:
+        """The enrollment lines that left, as the `tobedeleted` rows of a delta."""
+        rows = [
+            {
+                "run_id": run_id,
+                "line": -(n + 1),
+                "class_sourced_id": klass,
+                "user_sourced_id": user,
+                "role": role,
+                "status": "tobedeleted",
+            }
+            for n, (klass, user, role) in enumerate(self.removed_enrollments)
+        ]
+        for part in parts(rows, 5000):
+            with db.writing() as session:
+                bulk_insert_dicts(session, table_of(StageEnrollment), part)
+
+    # ---- after the steps ------------------------------------------------------------
+
+    def edited(self, session: Session, org_id: int) -> bool:
+        """A hand change since the last run, seen from inside the run's transaction."""
+        assert self.since is not None
+        return edited_since(session, org_id, self.since)
+
+    def check(self, ctx: RunContext, staged_issues: int) -> str | None:
+        """Why the result may differ from the whole snapshot's (None: it is the same); on
+        None the counts are made the whole snapshot's."""
+        counts = ctx.counts
+        if staged_issues or any(
+            counts[k] for k in ("conflicts", "errors", "warnings", "not_imported")
+        ):
+            return "the changed lines hold an issue or a conflict"
+        records = self._records(ctx)
+        label = self.kept.label
+        people = sum(records[PLURAL[k]] for k in ("student", "educator"))
+        if "users" in self.lines and people != self.lines["users"]:
+            return "a users.csv line is not one person"
+        if "classes" in self.lines and records["classes"] != self.lines["classes"]:
+            return "a classes.csv line is not one class"
+        if "enrollments" in self.lines:
+            members = (
+                int(label.get("members", -1))
+                + counts["enrollments"]["added"]
+                - counts["enrollments"]["removed"]
+            )
+            if members != self.lines["enrollments"]:
+                return "an enrollments.csv line is not one membership"
+            if self._gone_members(ctx):
+                return "a user who left is still named by an enrollment"
+        absent = {PLURAL[kind]: n for kind, n in ctx.absent.items()}
+        for plural, total in records.items():
+            made = counts[plural]
+            # Each entity a line names is counted once: created, adopted, updated,
+            # reactivated, deactivated (by the line, not for being absent) or unchanged.
+            made["unchanged"] = (
+                total
+                - sum(made[k] for k in ("created", "adopted", "updated", "reactivated"))
+                - (made["deactivated"] - absent.get(plural, 0))
+            )
+        counts["records"] = records
+        return None
+
+    def _records(self, ctx: RunContext) -> dict[str, int]:
+        """Entities the whole snapshot resolves, by kind: the last run's, less those named
+        by a staged or removed line, plus those this run resolved."""
+        last = dict(self.kept.label.get("records", {}))
+        found = {plural: int(last.get(plural, 0)) for plural in PLURAL.values()}
+        for plural, n in self.old_kinds.items():
+            found[plural] -= n
+        people = ctx.session.execute(
+            select(Person.kind, func.count())
+            .join(SyncKey, SyncKey.entity_id == Person.id)
+            .where(
+                SyncKey.run_id == ctx.run_id,
+                SyncKey.kind == "person",
+                SyncKey.state == "applied",
+            )
+            .group_by(Person.kind)
+        )
+        for kind, count in people:
+            found[PLURAL[kind]] += int(count)
+        classes = ctx.session.scalar(
+            select(func.count()).where(
+                SyncKey.run_id == ctx.run_id, SyncKey.kind == "class", SyncKey.state == "applied"
+            )
+        )
+        found["classes"] += int(classes or 0) - len(self.named_classes)
+        return found
+
+    def _gone_members(self, ctx: RunContext) -> bool:
+        for part in parts(sorted(self.gone["person"]), _IN):
+            query = (
+                select(func.count())
+                .select_from(Membership)
+                .join(Person, and_(Person.id == Membership.person_id))
+                .join(Class, Class.id == Membership.class_id)
+                .where(
+                    Person.org_id == ctx.org.id,
+                    Person.external_id.in_(part),
+                    Membership.source == "sis",
+                    Class.origin == "sis",
+                )
+            )
+            if ctx.session.scalar(query):
+                return True
+        return False
+
+
+@dataclass
+class _File:
+    key: str
+    index: dict[str, int]
+    new: bytes
+    body: int
+    picked: dict[int, bytes] = field(default_factory=dict)
+    removed: list[bytes] = field(default_factory=list)
+    added: dict[int, bytes] = field(default_factory=dict)
+
+    def all_lines(self) -> list[bytes]:
+        return _body_lines(self.new, self.body)
+
+
+def _prefix_end(data: bytes, body: int, lines: int) -> int:
+    position = body
+    for _ in range(lines):
+        end = data.find(b"\n", position)
+        if end < 0:
+            return len(data)
+        position = end + 1
+    return position
+
+
+def _records(picked: dict[int, bytes]) -> list[tuple[int, list[str]]]:
+    return [(n, _cells(picked[n])) for n in sorted(picked)]

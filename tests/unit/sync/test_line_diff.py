@@ -1,0 +1,126 @@
+"""Comparing two versions of a CSV file by their lines (sync/linediff.py): the lines added and
+removed are exactly those of comparing the two as sets of lines, whatever the order, and the
+line numbers are those of the new file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollbook.sync import linediff
+from rollbook.sync.linediff import (
+    count_data_lines,
+    data_lines,
+    diff_lines,
+    header_and_body,
+    one_line_records,
+)
+
+HEADER = b"sourcedId,name"
+
+
+def _file(lines: list[bytes], *, end: bytes = b"\n") -> bytes:
+    return b"\n".join([HEADER, *lines]) + end
+
+
+def _reference(old: list[bytes], new: list[bytes]) -> tuple[list[tuple[int, bytes]], list[bytes]]:
+    """Added: each line of `new` past the first copies of old's lines; removed: old's lines
+    found nowhere in new (old's lines are distinct, as in a file the last run read whole)."""
+    left = set(old)
+    added = []
+    for n, text in enumerate(new, start=2):
+        if text in left:
+            left.discard(text)  # paired once
+        elif text.strip():
+            added.append((n, text))
+    present = set(new)
+    return added, [t for t in old if t not in present and t.strip()]
+
+
+def _diff(old: list[bytes], new: list[bytes], *, end: bytes = b"\n") -> linediff.Diff:
+    old_data, new_data = _file(old, end=end), _file(new, end=end)
+    _, old_body = header_and_body(old_data)
+    _, new_body = header_and_body(new_data)
+    return diff_lines(old_data, new_data, old_body=old_body, new_body=new_body)
+
+
+LINE = st.builds(
+    lambda sid, name: f"{sid},{name}".encode(),
+    st.integers(0, 60),
+    st.text("abcé ", max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(LINE, unique=True, max_size=40),
+    st.lists(st.tuples(st.sampled_from(["keep", "drop", "add", "move"]), LINE), max_size=40),
+    st.sampled_from([1, 64, 8192]),
+)
+def test_the_diff_is_the_set_difference_whatever_the_edits(
+    old: list[bytes], edits: list[tuple[str, bytes]], block: int
+) -> None:
+    new = list(old)
+    for n, (edit, line) in enumerate(edits):
+        at = n % (len(new) + 1)
+        if edit == "drop" and new:
+            new.pop(at % len(new))
+        elif edit == "add":
+            new.insert(at, line)
+        elif edit == "move" and new:
+            new.append(new.pop(at % len(new)))
+    original = linediff.BLOCK
+    linediff.BLOCK = block
+    try:
+        found = _diff(old, new)
+    finally:
+        linediff.BLOCK = original
+    added, removed = _reference(old, new)
+    assert sorted(found.added) == sorted(added)
+    assert sorted(found.removed) == sorted(removed)
+    assert found.lines == len(new)
+
+
+def test_a_reordered_file_is_still_exact() -> None:
+    old = [f"s{n},name {n}".encode() for n in range(500)]
+    new = list(reversed(old))
+    new[10] = b"s999,someone new"
+    found = _diff(old, new)
+    assert found.added == [(12, b"s999,someone new")]
+    assert found.removed == [old[489]]
+
+
+def test_a_line_the_new_file_holds_twice_is_added_once_more() -> None:
+    old = [b"s1,a", b"s2,b"]
+    found = _diff(old, [b"s1,a", b"s2,b", b"s1,a"])
+    assert found.added == [(4, b"s1,a")] and found.removed == []
+
+
+def test_the_last_line_without_a_line_break_and_blank_lines() -> None:
+    old = [b"s1,a", b"s2,b"]
+    found = _diff(old, [b"s1,a", b"", b"s2,bb"], end=b"")
+    assert found.added == [(4, b"s2,bb")]
+    assert found.removed == [b"s2,b"]
+    assert found.lines == 3  # the blank one counts: a file of it is not read by its changes
+
+
+def test_carriage_returns_are_part_of_the_line() -> None:
+    old = [b"s1,a\r", b"s2,b\r"]
+    found = _diff(old, [b"s1,a", b"s2,b\r"])
+    assert found.added == [(2, b"s1,a")] and found.removed == [b"s1,a\r"]
+
+
+def test_a_quoted_field_across_lines_is_seen() -> None:
+    assert one_line_records(_file([b's1,"Smith, Jr."', b'"s2",b']))
+    assert not one_line_records(_file([b's1,"Ann', b'Marie"', b"s2,b"]))
+    assert not one_line_records(_file([b's1,"Ann', b"middle", b'Marie"']))
+
+
+def test_counting_the_lines_of_a_file_on_disk(tmp_path: Path) -> None:
+    for data in (_file([]), _file([b"a", b"b"]), _file([b"a", b"b"], end=b""), HEADER):
+        path = tmp_path / "f.csv"
+        path.write_bytes(data)
+        _, body = header_and_body(data)
+        assert count_data_lines(path) == data_lines(data, body)
