@@ -33,7 +33,13 @@ from rollbook.generate import District, write_district
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-FIGURES = ("first sync", "same snapshot again", "1% changed: dry run", "1% changed: apply")
+FIGURES = (
+    "first sync",
+    "same snapshot again",
+    "1% changed: dry run, whole snapshot",
+    "1% changed: dry run",
+    "1% changed: apply",
+)
 
 
 @dataclass
@@ -141,9 +147,12 @@ def rollbook(env: dict[str, str], *args: str) -> tuple[Measure, dict[str, object
     return measure, report
 
 
-def figures(url: str, day1: Path, day2: Path, *, first_only: bool = False) -> dict[str, Measure]:
-    """The four sync figures of quality.md, in one fresh database (or the first alone)."""
-    env = {**os.environ, "ROLLBOOK_DATABASE_URL": url}
+def figures(
+    url: str, day1: Path, day2: Path, copies: Path, *, first_only: bool = False
+) -> dict[str, Measure]:
+    """The four sync figures of quality.md, in one fresh database (or the first alone); and
+    the dry run of day 2 reading the whole snapshot, to compare with reading its changes."""
+    env = {**os.environ, "ROLLBOOK_DATABASE_URL": url, "ROLLBOOK_SNAPSHOT_COPIES": str(copies)}
     rollbook(env, "org", "create", "bench", "--name", "Benchmark District", "--threshold", "100")
     found: dict[str, Measure] = {}
     found["first sync"], _ = rollbook(env, "sync", "bench", str(day1), "--json")
@@ -151,9 +160,15 @@ def figures(url: str, day1: Path, day2: Path, *, first_only: bool = False) -> di
         return found
     found["same snapshot again"], report = rollbook(env, "sync", "bench", str(day1), "--json")
     _assert_unchanged(report)
-    found["1% changed: dry run"], _ = rollbook(
+    whole = {**env, "ROLLBOOK_SNAPSHOT_COPIES": "off"}
+    found["1% changed: dry run, whole snapshot"], read_whole = rollbook(
+        whole, "sync", "bench", str(day2), "--dry-run", "--json"
+    )
+    found["1% changed: dry run"], by_changes = rollbook(
         env, "sync", "bench", str(day2), "--dry-run", "--json"
     )
+    if read_whole.get("counts") != by_changes.get("counts"):
+        raise RuntimeError("day 2 read by its changes reports otherwise than read whole")
     found["1% changed: apply"], _ = rollbook(env, "sync", "bench", str(day2), "--json")
     return found
 
@@ -176,16 +191,19 @@ def bench_one(
     work.mkdir(parents=True)
     if backend == "sqlite":
         floor = floor_sqlite(day1, work)
-        found = figures(f"sqlite:///{work / 'rollbook.db'}", day1, day2, first_only=first_only)
+        found = figures(
+            f"sqlite:///{work / 'rollbook.db'}", day1, day2, work / "copies", first_only=first_only
+        )
         shutil.rmtree(work, ignore_errors=True)
         return Result(backend, students, floor, found)
     floor = floor_postgres(day1, pg_base)
     name = f"rollbook_bench_{uuid.uuid4().hex[:8]}"
     url = _pg_database(pg_base, name)
     try:
-        found = figures(url, day1, day2, first_only=first_only)
+        found = figures(url, day1, day2, work / "copies", first_only=first_only)
     finally:
         _pg_drop(pg_base, name)
+        shutil.rmtree(work, ignore_errors=True)
     return Result(backend, students, floor, found)
 
 

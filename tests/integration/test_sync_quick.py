@@ -49,6 +49,8 @@ class Pair:
         with self.caplog.at_level(logging.INFO, logger="rollbook.sync"):
             fast = self.quick.run(folder, dry_run=dry_run)
         said = [r.getMessage() for r in self.caplog.records if " reads the " in r.getMessage()]
+        failed = [r.getMessage() for r in self.caplog.records if r.levelno >= logging.ERROR]
+        assert failed == []
         slow = self.whole.run(folder, dry_run=dry_run)
         _same(_report(fast, self.quick), _report(slow, self.whole))
         assert _roster(self.quick) == _roster(self.whole)

@@ -118,6 +118,10 @@ class School(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+# Rows made by hand (origin `manual`): the partial indexes below hold only these.
+_MANUAL = text("origin = 'manual'")
+
+
 class _Tracked:
     """Columns shared by students, educators and classes: origin, status, provenance."""
 
@@ -155,6 +159,15 @@ class Person(_Tracked, Base):
         # Prefix search by first name or username, in name order (store/people.list_people).
         Index("ix_people_first", "org_id", "kind", "status", "first_key", "sort_key", "id"),
         Index("ix_people_username", "org_id", "kind", "status", "username_key", "sort_key", "id"),
+        # The hand-made ones, few: active `sis` people are all active ones less these.
+        Index(
+            "ix_people_manual",
+            "org_id",
+            "kind",
+            "status",
+            sqlite_where=_MANUAL,
+            postgresql_where=_MANUAL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -193,6 +206,9 @@ class Class(_Tracked, Base):
         Index("ix_classes_org_alt_external", "org_id", "alt_external_id"),
         Index("ix_classes_list", "org_id", "status", "name_key", "id"),
         Index("ix_classes_school", "school_id"),
+        Index(
+            "ix_classes_manual", "org_id", "status", sqlite_where=_MANUAL, postgresql_where=_MANUAL
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

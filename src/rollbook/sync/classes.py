@@ -26,6 +26,7 @@ from rollbook.sync.settle import salt_of, settled_classes, unsettled
 from rollbook.sync.writes import (
     ConcurrentEdit,
     KeyWriter,
+    active_sis,
     analyze,
     deactivate_absent,
     doubled,
@@ -90,14 +91,7 @@ class ClassesStep:
     def run(self) -> None:
         ctx = self.ctx
         self.contested = self._contested()
-        ctx.active_before["class"] = int(
-            ctx.session.scalar(
-                select(func.count()).where(
-                    _C.c.org_id == ctx.org.id, _C.c.origin == "sis", _C.c.status == "active"
-                )
-            )
-            or 0
-        )
+        ctx.active_before["class"] = active_sis(ctx, _C)
         self._settle()
         for number, chunk in enumerate(unsettled(ctx, StageClass, "class", CHUNK), start=1):
             self._chunk(chunk)

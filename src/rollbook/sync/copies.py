@@ -110,9 +110,11 @@ class SnapshotCopies:
         work = folder / f".writing-{run_id}-{os.getpid()}"
         final = folder / f"run-{run_id:012d}"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            # Children's data, as in the database: for the server's account only.
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
-            work.mkdir()
+            work.mkdir(mode=0o700)
             names, sizes = {}, {}
             for key, stored in files.items():
                 names[key] = f"{key}.csv"

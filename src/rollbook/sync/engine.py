@@ -299,20 +299,24 @@ class Engine:
                 quick = Quick.plan(
                     session, run, snapshot, kept, self.catalogue, most=self.quick_share
                 )
+            log.info("run %s reads the changed lines: %s", run_id, quick.changed)
+            stage_snapshot(
+                self.db,
+                snapshot.restricted(quick.only),
+                run_id=run_id,
+                org_id=org_id,
+                progress=progress,
+            )
+            quick.stage_removed(self.db, run_id)
+            self._staged(run_id)
+            finished = self.apply(run_id, progress=progress, quick=quick)
         except Refused as refused:
             log.info("run %s reads the whole snapshot: %s", run_id, refused)
             return None
-        log.info("run %s reads the changed lines: %s", run_id, quick.changed)
-        stage_snapshot(
-            self.db,
-            snapshot.restricted(quick.only),
-            run_id=run_id,
-            org_id=org_id,
-            progress=progress,
-        )
-        quick.stage_removed(self.db, run_id)
-        self._staged(run_id)
-        finished = self.apply(run_id, progress=progress, quick=quick)
+        except Exception:
+            # Nothing was committed but staged rows: the whole snapshot decides.
+            log.exception("run %s: reading by its changes failed; reading it whole", run_id)
+            finished = None
         if finished is None:
             with self.db.writing() as session:
                 clear_stage(session, run_id)

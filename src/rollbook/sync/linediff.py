@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BLOCK = 8192
-WINDOW = 64
+WINDOWS = (8, 64)
 NL = b"\n"
 
 
@@ -86,6 +86,35 @@ def _line_at(data: bytes, start: int) -> tuple[bytes, int]:
     return data[start:end], end + 1
 
 
+def _common_prefix(old: bytes, i: int, new: bytes, j: int, length: int) -> int:
+    """How many bytes from `i` in old and `j` in new are equal, up to `length`."""
+    low, high = 0, min(length, len(old) - i, len(new) - j)
+    while high - low > 32:
+        middle = (low + high) // 2
+        if old[i : i + middle] == new[j : j + middle]:
+            low = middle
+        else:
+            high = middle
+    while low < high and old[i + low] == new[j + low]:
+        low += 1
+    return low
+
+
+def _nearest_pair(olds: list[bytes], news: list[bytes]) -> tuple[int, int] | None:
+    """The pair of equal lines (index in each) with the fewest lines before them."""
+    first_new: dict[bytes, int] = {}
+    for n, text in enumerate(news):
+        first_new.setdefault(text, n)
+    best: tuple[int, int] | None = None
+    for o, text in enumerate(olds):
+        if best is not None and o >= best[0] + best[1]:
+            break
+        paired = first_new.get(text)
+        if paired is not None and (best is None or o + paired < best[0] + best[1]):
+            best = (o, paired)
+    return best
+
+
 def diff_lines(old: bytes, new: bytes, *, old_body: int, new_body: int) -> Diff:
     """The lines `new` added and `old` lost, bodies starting at the given offsets; the new
     file's line numbers count its header as line 1. Blank lines are left out."""
@@ -103,25 +132,27 @@ def diff_lines(old: bytes, new: bytes, *, old_body: int, new_body: int) -> Diff:
             line += old.count(NL, i, end)
             i, j = end, j + length
             continue
-        # The block differs somewhere: pass over the lines that are still equal.
+        # The block differs somewhere: pass over the whole lines before the first byte that
+        # differs, found by halving (each half one comparison of bytes).
+        same = _common_prefix(old, i, new, j, length)
+        start = old.rfind(NL, i, i + same) + 1
+        if start > i:
+            line += old.count(NL, i, start)
+            i, j = start, j + (start - i)
+            continue
         text_old, next_old = _line_at(old, i)
         text_new, next_new = _line_at(new, j)
         if text_old == text_new:
             i, j, line = next_old, next_new, line + 1
             continue
-        # Then find the nearest pair of equal lines, by the lines passed over to reach it.
-        olds, _ = _lines(old, i, WINDOW)
-        news, _ = _lines(new, j, WINDOW)
-        first_new: dict[bytes, int] = {}
-        for n, text in enumerate(news):
-            first_new.setdefault(text, n)
-        best: tuple[int, int] | None = None
-        for o, text in enumerate(olds):
-            if best is not None and o >= best[0] + best[1]:
+        # Then find the nearest pair of equal lines, by the lines passed over to reach it:
+        # most differences are a line or two, so a few lines are looked at first.
+        for window in WINDOWS:
+            olds, _ = _lines(old, i, window)
+            news, _ = _lines(new, j, window)
+            best = _nearest_pair(olds, news)
+            if best is not None:
                 break
-            paired = first_new.get(text)
-            if paired is not None and (best is None or o + paired < best[0] + best[1]):
-                best = (o, paired)
         skip_old, skip_new = best if best is not None else (len(olds), len(news))
         unpaired_old.extend(olds[:skip_old])
         unpaired_new.extend((line + n, news[n]) for n in range(skip_new))

@@ -38,6 +38,7 @@ from rollbook.sync.people_updates import (
 from rollbook.sync.settle import salt_of, settled_people, unsettled
 from rollbook.sync.writes import (
     KeyWriter,
+    active_sis,
     analyze,
     deactivate_absent,
     doubled,
@@ -248,17 +249,7 @@ class PeopleStep:
             self.ctx.bump(kind, "unchanged", n)
 
     def _active(self, kind: str) -> int:
-        return int(
-            self.ctx.session.scalar(
-                select(func.count()).where(
-                    _P.c.org_id == self.ctx.org.id,
-                    _P.c.kind == kind,
-                    _P.c.origin == "sis",
-                    _P.c.status == "active",
-                )
-            )
-            or 0
-        )
+        return active_sis(self.ctx, _P, _P.c.kind == kind)
 
     def _chunk(self, chunk: list[Row[Any]]) -> None:
         ctx = self.ctx

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, Table, insert, select, text, union, update
+from sqlalchemy import Select, Table, func, insert, select, text, union, update
 from sqlalchemy.orm import Session
 
 from rollbook.store.bulk import bulk_insert_dicts, parts
@@ -199,6 +199,21 @@ def skipped_refs(ctx: RunContext, file: str) -> Select[Any]:
         SyncKey.entity_id.is_(None),
     )
     return select(union(read, planned).subquery().c[0])
+
+
+def active_sis(ctx: RunContext, table: Table, *where: Any) -> int:
+    """How many active `sis` entities of the organization `table` holds (R20): all active
+    ones less the hand-made ones, each counted from an index alone (origin is in no index
+    but the small partial one of hand-made rows)."""
+    active = (table.c.org_id == ctx.org.id, table.c.status == "active", *where)
+    total = ctx.session.scalar(select(func.count()).select_from(table).where(*active)) or 0
+    manual = (
+        ctx.session.scalar(
+            select(func.count()).select_from(table).where(*active, table.c.origin == "manual")
+        )
+        or 0
+    )
+    return int(total) - int(manual)
 
 
 def deactivate_absent(
