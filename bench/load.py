@@ -63,6 +63,7 @@ from rollbook.generate import LAST, District, write_district
 from rollbook.services import auth, orgs, people
 from rollbook.store.db import Database
 from rollbook.store.models import Membership, Person
+from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.engine import Engine, create_run
 
 HERE = Path(__file__).resolve().parent
@@ -280,9 +281,11 @@ class Target:
     prefixes: list[str]
 
 
-def prepare(url: str, day1: Path, clients: int, *, slug: str | None = None) -> Target:
+def prepare(
+    url: str, day1: Path, clients: int, *, slug: str | None = None, copies: Path | None = None
+) -> Target:
     """An organization holding day 1 (or `slug`, one that already does), and a district
-    administrator with a token per client."""
+    administrator with a token per client; day 1's copy kept in `copies` (sync/copies.py)."""
     db = Database.connect(url)
     db.migrate()
     try:
@@ -295,7 +298,10 @@ def prepare(url: str, day1: Path, clients: int, *, slug: str | None = None) -> T
                 run_id = create_run(
                     session, org=org, actor=command_line_actor(org), source=str(day1), dry_run=False
                 ).id
-            run = Engine(db, load_catalogue(None)).execute(run_id, day1)
+            engine = Engine(
+                db, load_catalogue(None), copies=SnapshotCopies(copies) if copies else None
+            )
+            run = engine.execute(run_id, day1)
             if run.status != "applied":
                 raise RuntimeError(f"day 1 did not apply: {run.status} {run.message}")
         with db.writing() as session:
@@ -356,15 +362,17 @@ def rollbook_command() -> list[str]:
 class Server:
     """`rollbook serve` in a child process; its output goes to a file."""
 
-    def __init__(self, url: str, work: Path, workers: int = 1) -> None:
+    def __init__(self, url: str, work: Path, workers: int = 1, copies: Path | None = None) -> None:
         self.port = free_port()
         self.workers = workers
+        self.copies = copies
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = work / "server.log"
         env = {
             **os.environ,
             "ROLLBOOK_DATABASE_URL": url,
             "ROLLBOOK_UPLOAD_DIR": str(work / "uploads"),
+            "ROLLBOOK_SNAPSHOT_COPIES": str(copies) if copies else "off",
         }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
@@ -480,7 +488,11 @@ class Syncs(threading.Thread):
             return str(run["status"]), run.get("message")
 
     def _cli(self, snapshot: Path) -> tuple[str, str | None]:
-        env = {**os.environ, "ROLLBOOK_DATABASE_URL": self.url}
+        env = {
+            **os.environ,
+            "ROLLBOOK_DATABASE_URL": self.url,
+            "ROLLBOOK_SNAPSHOT_COPIES": str(self.server.copies) if self.server.copies else "off",
+        }
         child = subprocess.run(
             [*rollbook_command(), "sync", self.district.slug, str(snapshot), "--json"],
             env=env,
@@ -681,11 +693,13 @@ def kept_database(config: Config) -> tuple[str, Path]:
     return config.pg_base.rsplit("/", 1)[0] + f"/{database}", slug_file
 
 
-def prepare_kept(url: str, day1: Path, clients: int, kept: Path | None) -> Target:
+def prepare_kept(
+    url: str, day1: Path, clients: int, kept: Path | None, copies: Path | None = None
+) -> Target:
     """`prepare`, on the organization `kept` names if it names one (kept_database), else on
     a new one, which `kept` then names."""
     slug = kept.read_text().strip() if kept is not None and kept.exists() else None
-    district = prepare(url, day1, clients, slug=slug)
+    district = prepare(url, day1, clients, slug=slug, copies=copies)
     if kept is not None and slug is None:
         kept.write_text(district.slug)
     return district
@@ -708,11 +722,14 @@ def run(config: Config) -> Result:
             with psycopg.connect(config.pg_base, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{pg_name}"')
             url = config.pg_base.rsplit("/", 1)[0] + f"/{pg_name}"
-        district = prepare_kept(url, day1, config.clients, kept)
+        # The syncs read each snapshot by its changes where they may (sync/quick.py), as a
+        # server beside its SQLite file does without a setting; a kept database keeps its copy.
+        copies = kept.with_suffix(".snapshots") if kept is not None else work / "copies"
+        district = prepare_kept(url, day1, config.clients, kept, copies)
         days = [day2, day1]
         if config.sync == "upload":
             days = [zipped(day2, work / "day2.zip"), zipped(day1, work / "day1.zip")]
-        server = Server(url, work, config.workers)
+        server = Server(url, work, config.workers, copies)
         try:
             server.wait_ready(district.slug, district.tokens[0])
             syncs = Syncs(config.sync, server, url, district, days)

@@ -53,7 +53,7 @@ from rollbook.sync.relations import apply_memberships, apply_products, resolve_e
 from rollbook.sync.schools import apply_schools
 from rollbook.sync.sources.oneroster_csv import open_snapshot
 from rollbook.sync.stage import clear_stage, stage_snapshot
-from rollbook.sync.writes import ConcurrentEdit, analyze
+from rollbook.sync.writes import FEW_CHANGES, ConcurrentEdit, analyze
 
 log = logging.getLogger("rollbook.sync")
 Progress = Callable[[str, int], None]
@@ -469,6 +469,8 @@ class Engine:
                 log=ChangeLog(session, org.id, run.id, actor, preview=run.dry_run),
                 gone=quick.gone if quick else None,
             )
+            if quick is not None:
+                session.info[FEW_CHANGES] = True
             if quick is not None and quick.edited(session, run.org_id):
                 # A hand edit since the lines were compared: R17 may need every line.
                 session.rollback()
