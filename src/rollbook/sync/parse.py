@@ -77,60 +77,69 @@ class Snapshot:
         narrowed._only = only
         return narrowed
 
-    def _records(self, layout: Layout) -> Iterator[tuple[int, list[str]]]:
-        key = layout_key(layout, self._layouts)
-        if key is not None and key in self._only:
+    def _records(self, key: FileKey, layout: Layout) -> Iterator[tuple[int, list[str]]]:
+        if key in self._only:
             return iter(self._only[key])
         return islice(records(self._source, layout.file), 1, None)  # past the header
 
     def orgs(self) -> Iterator[OrgRow | Issue]:
         """orgs.csv, row by row."""
         if layout := self._layouts.get("orgs"):
-            yield from rows.orgs(layout, self.version, self.files["orgs"], self._records(layout))
+            yield from rows.orgs(
+                layout, self.version, self.files["orgs"], self._records("orgs", layout)
+            )
 
     def users(self) -> Iterator[UserRow | Issue]:
         """users.csv, row by row, with product settings."""
         if layout := self._layouts.get("users"):
             yield from rows.users(
-                layout, self.version, self.files["users"], self._records(layout), self._catalogue
+                layout,
+                self.version,
+                self.files["users"],
+                self._records("users", layout),
+                self._catalogue,
             )
 
     def roles(self) -> Iterator[RoleRow | Issue]:
         """roles.csv (OneRoster 1.2), row by row; nothing for 1.1."""
         if layout := self._layouts.get("roles"):
-            yield from rows.roles(layout, self.version, self.files["roles"], self._records(layout))
+            yield from rows.roles(
+                layout, self.version, self.files["roles"], self._records("roles", layout)
+            )
 
     def classes(self) -> Iterator[ClassRow | Issue]:
         """classes.csv, row by row."""
         if layout := self._layouts.get("classes"):
             yield from rows.classes(
-                layout, self.version, self.files["classes"], self._records(layout)
+                layout, self.version, self.files["classes"], self._records("classes", layout)
             )
 
     def enrollments(self) -> Iterator[EnrollmentRow | Issue]:
         """enrollments.csv, row by row."""
         if layout := self._layouts.get("enrollments"):
             yield from rows.enrollments(
-                layout, self.version, self.files["enrollments"], self._records(layout)
+                layout,
+                self.version,
+                self.files["enrollments"],
+                self._records("enrollments", layout),
             )
 
     def resources(self) -> Iterator[ResourceRow | Issue]:
         """resources.csv, row by row (empty when not sent)."""
         if layout := self._layouts.get("resources"):
             yield from rows.resources(
-                layout, self.version, self.files["resources"], self._records(layout)
+                layout, self.version, self.files["resources"], self._records("resources", layout)
             )
 
     def class_resources(self) -> Iterator[ClassResourceRow | Issue]:
         """classResources.csv, row by row (empty when not sent)."""
         if layout := self._layouts.get("classResources"):
             yield from rows.class_resources(
-                layout, self.version, self.files["classResources"], self._records(layout)
+                layout,
+                self.version,
+                self.files["classResources"],
+                self._records("classResources", layout),
             )
-
-
-def layout_key(layout: Layout, layouts: Mapping[FileKey, Layout]) -> FileKey | None:
-    return next((key for key, found in layouts.items() if found is layout), None)
 
 
 def load_snapshot(source: SourceFiles, *, catalogue: Catalogue | None = None) -> Snapshot:
