@@ -30,6 +30,8 @@ ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", 
 BATCH = 5000
 MEMBER_KINDS = {"students": "student", "educators": "educator"}
 SCHOOL_FIELDS = ("school_ids", "school_id")
+# The counts of what a run found rather than changed: the same input finds them again.
+FINDINGS = ("conflicts", "errors", "warnings", "not_imported")
 
 
 def empty_counts() -> dict[str, Any]:
@@ -41,10 +43,7 @@ def empty_counts() -> dict[str, Any]:
     counts.update(
         product_settings_changed=0,
         manual_edits_overwritten=0,
-        conflicts=0,
-        errors=0,
-        warnings=0,
-        not_imported=0,
+        **dict.fromkeys(FINDINGS, 0),
     )
     return counts
 

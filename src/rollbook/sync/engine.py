@@ -40,7 +40,7 @@ from rollbook.store.sync_tables import (
 )
 from rollbook.sync.classes import ClassesStep
 from rollbook.sync.columns import FILE_KEYS
-from rollbook.sync.context import PLURAL, ChangeLog, RunContext, empty_counts
+from rollbook.sync.context import FINDINGS, PLURAL, ChangeLog, RunContext, empty_counts
 from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.fingerprint import snapshot_fingerprint
 from rollbook.sync.linediff import count_data_lines
@@ -333,10 +333,11 @@ class Engine:
         if self.copies is None or run.status != "applied":
             return
         counts = run.counts or {}
+        records = counts.get("records", {})
         files: dict[str, str] = {
             key: name for key in FILE_KEYS if (name := snapshot.stored_name(key))
         }
-        clean = not any(counts.get(k) for k in ("conflicts", "errors", "warnings", "not_imported"))
+        clean = not any(counts.get(k) for k in FINDINGS)
         if facts is None or not clean or run.mode != "full":
             self.copies.drop(run.org_id)
             return
@@ -348,7 +349,7 @@ class Engine:
             {
                 "snapshot_hash": run.snapshot_hash,
                 "salt": salt(self.catalogue, snapshot.version),
-                "records": counts.get("records", {}),
+                "records": records,
                 "members": facts,
             },
         )
@@ -356,7 +357,6 @@ class Engine:
             return
         # A run that read its whole snapshot: its copy serves only if each line made one
         # entity or membership, as the next run's checks assume.
-        records = counts.get("records", {})
         people = records.get("students", 0) + records.get("educators", 0)
         expected = {"users": people, "classes": records.get("classes", 0), "enrollments": facts}
         for key, wanted in expected.items():
@@ -470,11 +470,11 @@ class Engine:
                 gone=quick.gone if quick else None,
             )
             if quick is not None:
+                if quick.edited(session, run.org_id):
+                    # A hand edit since the lines were compared: R17 may need every line.
+                    session.rollback()
+                    return None
                 session.info[FEW_CHANGES] = True
-            if quick is not None and quick.edited(session, run.org_id):
-                # A hand edit since the lines were compared: R17 may need every line.
-                session.rollback()
-                return None
             run.apply_started_at = utcnow()
             # Issues of an earlier pass over the same staged snapshot are found again.
             session.execute(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.store.models import Change, table_of
 from rollbook.store.sync_tables import SyncConflict, SyncIssue, SyncRun
-from rollbook.sync.context import ENTITY_COUNTS, PLURAL, empty_counts
+from rollbook.sync.context import ENTITY_COUNTS, FINDINGS, PLURAL, empty_counts
 
 # A hand edit's change row carries the time its request began, before it commits; a request
 # in flight when the last run began applying may commit after. None takes a minute.
@@ -66,7 +66,7 @@ def noop_counts(last: dict[str, Any]) -> dict[str, Any]:
         counts[plural] = dict.fromkeys(ENTITY_COUNTS, 0)
         counts[plural]["unchanged"] = records.get(plural, 0)
     counts["records"] = records
-    for key in ("conflicts", "errors", "warnings", "not_imported"):
+    for key in FINDINGS:
         counts[key] = last.get(key, 0)
     return counts
 

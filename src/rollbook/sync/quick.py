@@ -50,7 +50,7 @@ from rollbook.store.db import Database
 from rollbook.store.models import Class, Membership, Person, table_of
 from rollbook.store.sync_tables import StageEnrollment, SyncKey, SyncRun
 from rollbook.sync.columns import FileKey
-from rollbook.sync.context import PLURAL, RunContext
+from rollbook.sync.context import FINDINGS, PLURAL, RunContext
 from rollbook.sync.copies import Kept
 from rollbook.sync.fingerprint import RULES_VERSION
 from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
@@ -382,9 +382,7 @@ class Quick:
         """Why the result may differ from the whole snapshot's (None: it is the same); on
         None the counts are made the whole snapshot's."""
         counts = ctx.counts
-        if staged_issues or any(
-            counts[k] for k in ("conflicts", "errors", "warnings", "not_imported")
-        ):
+        if staged_issues or any(counts[k] for k in FINDINGS):
             return "the changed lines hold an issue or a conflict"
         records = self._records(ctx)
         label = self.kept.label
