@@ -9,13 +9,14 @@ lines looked at, and the walk finds its footing again by the nearest line the tw
 The result is exact whatever the order: a line of the old file is `removed` exactly when it
 is not anywhere in the new one, and a line of the new file is `added` exactly when no line
 of the old one was paired with it (a line the new file holds twice is added once more).
-Lines the walk could not pair are compared as sets at the end, so a line that moved is
+Lines the walk could not pair are paired as multisets at the end, so a line that moved is
 neither added nor removed; order only decides how much of the files is compared line by
 line.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,13 +169,30 @@ def diff_lines(old: bytes, new: bytes, *, old_body: int, new_body: int) -> Diff:
         text, j = _line_at(new, j)
         unpaired_new.append((line, text))
         line += 1
-    old_left = set(unpaired_old)
-    new_left = {text for _, text in unpaired_new}
-    return Diff(
-        added=[(n, text) for n, text in unpaired_new if text not in old_left and text.strip()],
-        removed=[text for text in unpaired_old if text not in new_left and text.strip()],
-        lines=data_lines(new, new_body),
-    )
+    added, removed = _pair_left(unpaired_old, unpaired_new)
+    return Diff(added=added, removed=removed, lines=data_lines(new, new_body))
+
+
+def _pair_left(
+    unpaired_old: list[bytes], unpaired_new: list[tuple[int, bytes]]
+) -> tuple[list[tuple[int, bytes]], list[bytes]]:
+    """The lines the walk left unpaired, paired as multisets: a line it passed over on one
+    side and met on the other moved. Each old line pairs with one new copy at most, so a
+    line the new file holds once more than the old is added. Blank lines are left out."""
+    left = Counter(unpaired_old)
+    added = []
+    for n, text in unpaired_new:
+        if left[text]:
+            left[text] -= 1
+        elif text.strip():
+            added.append((n, text))
+    removed = []
+    for text in unpaired_old:
+        if left[text]:
+            left[text] -= 1
+            if text.strip():
+                removed.append(text)
+    return added, removed
 
 
 def data_lines(data: bytes, body: int) -> int:

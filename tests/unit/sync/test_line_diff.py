@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rollbook.sync import linediff
@@ -54,6 +54,31 @@ LINE = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
+@example(  # a line the new file holds twice, the old file's copy passed over by the walk
+    old=[b"0,bb", b"20,", b"9,c", b"31,b", b"19,", b"38,c", b"22,c", b"42,", b"46,cb", b"10,c"],
+    edits=[
+        ("keep", b"3,a"),
+        ("drop", b"24,c"),
+        ("move", b"52,a"),
+        ("keep", b"14,"),
+        ("move", b"60,c"),
+        ("keep", b"16,b"),
+        ("add", b"36,bbcb"),
+        ("move", b"59,"),
+        ("move", b"5,c"),
+        ("add", b"14,"),
+        ("add", b"22,c"),
+        ("move", b"45,c"),
+        ("keep", b"18,a"),
+        ("keep", b"41,a"),
+        ("move", b"30,a"),
+        ("add", b"52, "),
+        ("move", b"36,c"),
+        ("move", b"54,b"),
+        ("move", b"45,"),
+    ],
+    block=64,
+)
 @given(
     st.lists(LINE, unique=True, max_size=40),
     st.lists(st.tuples(st.sampled_from(["keep", "drop", "add", "move"]), LINE), max_size=40),
