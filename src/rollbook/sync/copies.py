@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from rollbook.sync.linediff import LineCount
 from rollbook.sync.sources import SourceFiles
 
 log = logging.getLogger("rollbook.sync")
@@ -53,6 +54,11 @@ class Kept:
     run_id: int
     folder: Path
     label: dict[str, Any]
+
+    def lines(self, key: str) -> int | None:
+        """The data lines of file `key` (past its header), counted while it was copied."""
+        found = self.label.get("lines", {}).get(key)
+        return int(found) if found is not None else None
 
     def file(self, key: str) -> Path | None:
         name = self.label.get("files", {}).get(key)
@@ -115,16 +121,26 @@ class SnapshotCopies:
             folder.mkdir(mode=0o700, exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(mode=0o700)
-            names, sizes = {}, {}
+            names, sizes, lines = {}, {}, {}
             for key, stored in files.items():
                 names[key] = f"{key}.csv"
+                counted = LineCount()
                 with source.open(stored) as stream, (work / names[key]).open("wb") as out:
-                    shutil.copyfileobj(stream, out, _COPY_BUFFER)
+                    while chunk := stream.read(_COPY_BUFFER):
+                        out.write(chunk)
+                        counted.feed(chunk)
                     out.flush()
                     os.fsync(out.fileno())
-                    sizes[key] = out.tell()
+                    sizes[key], lines[key] = out.tell(), counted.lines
             text = json.dumps(
-                {**label, "format": FORMAT, "run_id": run_id, "files": names, "sizes": sizes}
+                {
+                    **label,
+                    "format": FORMAT,
+                    "run_id": run_id,
+                    "files": names,
+                    "sizes": sizes,
+                    "lines": lines,
+                }
             )
             with (work / LABEL).open("w") as out:
                 out.write(text)

@@ -43,7 +43,6 @@ from rollbook.sync.columns import FILE_KEYS
 from rollbook.sync.context import FINDINGS, PLURAL, ChangeLog, RunContext, empty_counts
 from rollbook.sync.copies import SnapshotCopies
 from rollbook.sync.fingerprint import snapshot_fingerprint
-from rollbook.sync.linediff import count_data_lines
 from rollbook.sync.noop import copy_findings, noop_counts, unchanged_since
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.people import PeopleStep
@@ -360,8 +359,7 @@ class Engine:
         people = records.get("students", 0) + records.get("educators", 0)
         expected = {"users": people, "classes": records.get("classes", 0), "enrollments": facts}
         for key, wanted in expected.items():
-            path = kept.file(key)
-            if path is not None and count_data_lines(path) != wanted:
+            if key in files and kept.lines(key) != wanted:
                 log.info("run %s: %s does not make one entity a line; no copy kept", run.id, key)
                 self.copies.drop(run.org_id)
                 return

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 BLOCK = 8192
 WINDOWS = (8, 64)
@@ -203,23 +202,25 @@ def data_lines(data: bytes, body: int) -> int:
     return count
 
 
-def count_data_lines(path: Path) -> int:
-    """`data_lines` of a file on disk, read a megabyte at a time."""
-    count: int = 0
-    last = b""
-    header = True
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            if header:
-                end = chunk.find(NL)
-                if end < 0:
-                    last = chunk[-1:]
-                    continue
-                chunk = chunk[end + 1 :]
-                header = False
-            count += chunk.count(NL)
-            if chunk:
-                last = chunk[-1:]
-    if not header and last and last != NL:
-        count += 1
-    return count
+class LineCount:
+    """`data_lines` of a file fed a chunk at a time (while it is copied)."""
+
+    def __init__(self) -> None:
+        self._breaks = 0
+        self._in_header = True
+        self._last = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self._in_header:
+            end = chunk.find(NL)
+            if end < 0:
+                return
+            chunk, self._in_header = chunk[end + 1 :], False
+        self._breaks += chunk.count(NL)
+        if chunk:
+            self._last = chunk[-1:]
+
+    @property
+    def lines(self) -> int:
+        """Lines past the header so far, a last one without its break included."""
+        return self._breaks + (1 if self._last not in (b"", NL) else 0)

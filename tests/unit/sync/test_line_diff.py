@@ -4,14 +4,12 @@ line numbers are those of the new file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rollbook.sync import linediff
 from rollbook.sync.linediff import (
-    count_data_lines,
+    LineCount,
     data_lines,
     diff_lines,
     header_and_body,
@@ -147,9 +145,12 @@ def test_a_quoted_field_across_lines_is_seen() -> None:
     assert not one_line_records(_file([b's1,"Ann', b"middle", b'Marie"']))
 
 
-def test_counting_the_lines_of_a_file_on_disk(tmp_path: Path) -> None:
-    for data in (_file([]), _file([b"a", b"b"]), _file([b"a", b"b"], end=b""), HEADER):
-        path = tmp_path / "f.csv"
-        path.write_bytes(data)
+def test_counting_the_lines_of_a_file_fed_in_chunks() -> None:
+    files = (_file([]), _file([b"a", b"b"]), _file([b"a", b"b"], end=b""), HEADER, b"")
+    for data in files:
         _, body = header_and_body(data)
-        assert count_data_lines(path) == data_lines(data, body)
+        for size in (1, 2, 5, 1 << 20):  # a header, or a line, split across chunks
+            counted = LineCount()
+            for start in range(0, len(data), size):
+                counted.feed(data[start : start + size])
+            assert counted.lines == data_lines(data, body), (data, size)
