@@ -115,6 +115,7 @@ class Sample:
     status: int  # 0: no answer (transport error or timeout)
     seconds: float
     during_sync: bool
+    at: float = 0.0  # when it was sent (time.monotonic())
 
 
 @dataclass
@@ -123,6 +124,7 @@ class SyncOutcome:
     status: str
     seconds: float
     message: str | None = None
+    at: float = 0.0  # when it started (time.monotonic())
 
 
 @dataclass
@@ -467,7 +469,7 @@ class Syncs(threading.Thread):
                     self.running.clear()
                 took = time.monotonic() - started
                 self.busy += took
-                self.outcomes.append(SyncOutcome(snapshot.stem, status, took, message))
+                self.outcomes.append(SyncOutcome(snapshot.stem, status, took, message, started))
         except Exception as error:  # reported with the figures, never lost
             self.failure = repr(error)
 
@@ -569,6 +571,7 @@ async def _client(
             kind = rng.choices(kinds, weights)[0]
             request = request_of(kind, rng, base, district, f"Load{number}x{count}")
             during = syncing.is_set()
+            at = time.monotonic()
             started = time.perf_counter()
             try:
                 answer = await http.request(request[0], request[1], **request[2])
@@ -580,7 +583,7 @@ async def _client(
             except httpx.HTTPError as error:
                 status = 0
                 errors.append(f"{kind}: {error!r}")
-            samples.append(Sample(kind, status, time.perf_counter() - started, during))
+            samples.append(Sample(kind, status, time.perf_counter() - started, during, at))
 
 
 def _command_line(pid: int) -> bytes:
@@ -774,6 +777,11 @@ def main(argv: Sequence[str] | None = None) -> Result:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the server's log")
     parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write every request (sent at, kind, status, seconds) and sync to this JSON file",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the synced database in --out for the next run of this size (no sync only)",
@@ -816,7 +824,25 @@ def main(argv: Sequence[str] | None = None) -> Result:
             "met": result.met(),
         }
         args.json.write_text(json.dumps(summary, indent=2))
+    if args.timeline:
+        args.timeline.write_text(json.dumps(timeline(result)))
     return result
+
+
+def timeline(result: Result) -> dict[str, Any]:
+    """Every request and sync of a run, in seconds from the first request: where in the
+    window the slow answers fell, and beside which sync."""
+    start = min((s.at for s in result.samples), default=0.0)
+    return {
+        "requests": [
+            [round(s.at - start, 4), s.kind, s.status, round(s.seconds, 4)]
+            for s in result.samples
+        ],
+        "syncs": [
+            [round(o.at - start, 3), o.snapshot, o.status, round(o.seconds, 3)]
+            for o in result.syncs
+        ],
+    }
 
 
 if __name__ == "__main__":

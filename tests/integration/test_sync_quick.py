@@ -30,7 +30,9 @@ from rollbook.store.models import (
     School,
 )
 from rollbook.store.sync_tables import SyncRun
+from rollbook.sync.quick import Quick
 from tests.factories import Roster
+from tests.integration.helpers import new_class, new_student
 from tests.integration.syncing import Report, Sis
 
 QUICK = "reads the changed lines"
@@ -129,12 +131,14 @@ def _roster(sis: Sis) -> dict[str, Any]:
             return tuple(sorted((c, getattr(entity, c)) for c in columns if c not in _PRINTS))
 
         found: dict[str, Any] = {
-            # The accounts a test makes by hand have other usernames in each organization.
+            # What a test makes by hand differs between the organizations (usernames, names).
             "people": sorted(
                 repr((p.external_id, fields(p))) for p in people.values() if p.external_id
             ),
             "classes": sorted(
-                repr((c.external_id, schools.get(c.school_id), fields(c))) for c in classes.values()
+                repr((c.external_id, schools.get(c.school_id), fields(c)))
+                for c in classes.values()
+                if c.external_id
             ),
         }
         found["members"] = sorted(
@@ -144,6 +148,7 @@ def _roster(sis: Sis) -> dict[str, Any]:
         found["schools"] = sorted(
             (people[s.person_id].external_id, schools[s.school_id])
             for s in session.scalars(select(PersonSchool).where(PersonSchool.org_id == org_id))
+            if people[s.person_id].external_id
         )
         found["settings"] = sorted(
             repr((people[s.person_id].external_id, s.product, s.setting, s.value, s.source))
@@ -385,19 +390,123 @@ def _last_run(sis: Sis) -> int:
         )
 
 
-def test_r17_a_hand_edit_since_the_last_run_reads_the_whole_snapshot(
+def _hand_edits(sis: Sis) -> None:
+    """Edits of people's fields and settings, as teachers make them between two runs."""
+    admin = sis.roster.district_admin().api
+    for ref, body in (
+        ("stu-1", {"grade": "5", "email": "by.hand@example.org"}),  # the SIS sends both
+        ("stu-3", {"preferred_first_name": "Annie", "notes": "seen by hand"}),  # it sends neither
+        ("edu-0", {"email": "teacher.by.hand@example.org"}),
+    ):
+        kind = "educators" if ref.startswith("edu") else "students"
+        path = f"{kind}/{sis.person_id(ref)}"
+        etag = admin.get(path).headers["ETag"]
+        assert admin.patch(path, json=body, headers={"If-Match": etag}).status_code == 200
+    # A student made by hand, with no SIS id: no line can name them but a new one.
+    new_student(admin, admin.ok("GET", f"students/{sis.person_id('stu-1')}")["school_ids"][0])
+    # A setting the SIS sends as Spanish, changed; one it sends as Vietnamese, set to the same
+    # value by hand: its source becomes the hand's until the next run (R11, R16).
+    for ref, value in (("stu-0", "English"), ("stu-17", "Vietnamese")):
+        body = {"ill": {"language_support": value}}
+        admin.ok("PATCH", f"students/{sis.person_id(ref)}/product-settings", json=body)
+
+
+def test_r11_r16_r17_people_edited_by_hand_are_read_by_their_own_lines(
     pair: Pair, tmp_path: Path
+) -> None:
+    day1, day2 = _day(tmp_path, 1, students=200), _day(tmp_path, 2, students=200)
+    pair.run(day1)
+    for sis in (pair.quick, pair.whole):
+        _hand_edits(sis)
+    report, went = pair.run(day2)
+    assert went == "quick"
+    overwritten = {
+        (c["sourced_id"], c["field"]) for c in report.changes if c["manual_edit_overwritten"]
+    }
+    assert {("stu-1", "grade"), ("stu-0", "ill.language_support")} <= overwritten
+    assert pair.quick.person("stu-1").grade == "10"  # what the SIS sends
+    assert pair.quick.person("stu-3").preferred_first_name == "Annie"  # not sent: kept (R12)
+    # The same snapshot again after hand edits: not a no-op run, read by its edited people.
+    for sis in (pair.quick, pair.whole):
+        _hand_edits(sis)
+    _, went = pair.run(day2)
+    assert went == "quick"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "a key edited",
+        "a product removed by hand",
+        "a student made by hand with an SIS id",
+        "a group made by hand",
+    ],
+)
+def test_r17_other_hand_changes_since_the_last_run_read_the_whole_snapshot(
+    pair: Pair, tmp_path: Path, change: str
 ) -> None:
     day1 = _day(tmp_path, 1, students=200)
     pair.run(day1)
     for sis in (pair.quick, pair.whole):
         admin = sis.roster.district_admin().api
         path = f"students/{sis.person_id('stu-3')}"
-        etag = admin.get(path).headers["ETag"]
-        edited = admin.patch(path, json={"notes": "seen by hand"}, headers={"If-Match": etag})
-        assert edited.status_code == 200
+        etag = {"If-Match": admin.get(path).headers["ETag"]}
+        if change == "a key edited":
+            assert (
+                admin.patch(path, json={"alt_external_id": "X-3"}, headers=etag).status_code == 200
+            )
+        elif change == "a product removed by hand":
+            klass = sis.class_id("cls-0")
+            product = admin.ok("GET", f"classes/{klass}/products")["items"][0]["code"]
+            admin.ok("DELETE", f"classes/{klass}/products/{product}", 204)
+        elif change == "a student made by hand with an SIS id":
+            school = admin.ok("GET", path)["school_ids"][0]
+            new_student(
+                admin, school, external_id="hand-1", username="hand.made.1", last_name="Made"
+            )
+        else:
+            new_class(admin, admin.ok("GET", path)["school_ids"][0])
     _, went = pair.run(_day(tmp_path, 2, students=200))
-    assert "edited by hand" in went
+    assert "by hand since the last run" in went
+
+
+@pytest.mark.parametrize("late", ["a person edited", "a group made"])
+def test_r17_a_hand_change_while_the_lines_are_staged_is_caught_up_or_read_whole(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: str
+) -> None:
+    """An edit of a person made after the run chose its lines has that person's lines staged
+    by the transaction that applies the run; another hand change sends it to read whole."""
+    day1 = _day(tmp_path, 1, students=200)
+    pair.run(day1)
+
+    def change(sis: Sis) -> None:
+        admin = sis.roster.district_admin().api
+        path = f"students/{sis.person_id('stu-7')}"
+        etag = {"If-Match": admin.get(path).headers["ETag"]}
+        if late == "a person edited":
+            body = {"grade": "3", "email": "late@example.org"}
+            assert admin.patch(path, json=body, headers=etag).status_code == 200
+        else:
+            new_class(admin, admin.ok("GET", path)["school_ids"][0])
+
+    stage_removed = Quick.stage_removed
+
+    def change_then_stage(quick: Quick, db: Database, run_id: int) -> None:
+        change(pair.quick)
+        stage_removed(quick, db, run_id)
+
+    monkeypatch.setattr(Quick, "stage_removed", change_then_stage)
+    change(pair.whole)
+    report, went = pair.run(_day(tmp_path, 2, students=200))
+    assert report.run["status"] == "applied"
+    if late == "a person edited":
+        assert went == "quick"
+        assert pair.quick.person("stu-7").grade != "3"  # the SIS's value again (R17)
+        assert any(
+            c["sourced_id"] == "stu-7" and c["manual_edit_overwritten"] for c in report.changes
+        )
+    else:
+        assert "after all: edited by hand meanwhile" in went
 
 
 def test_a_damaged_or_missing_copy_reads_the_whole_snapshot(pair: Pair, tmp_path: Path) -> None:

@@ -99,17 +99,18 @@ def _set(
             org_id=org.id, person_id=person_id, product=product, setting=setting, sis_sends=False
         )
         session.add(row)
-    # R11: the value's source is now a hand edit, even when it equals what the SIS sent.
+    # R11: the value's source is now a hand edit, even when it equals what the SIS sent; the
+    # change is recorded either way (R23), so that a sync knows the setting was edited since
+    # it ran and gives the value back to the SIS (sync/noop.py, sync/quick.py).
     row.value, row.source, row.updated_at = value, "manual", utcnow()
-    if old != value:
-        recorder.add(
-            "student",
-            person_id,
-            "setting_changed",
-            field=f"{product}.{setting}",
-            old=old,
-            new=value,
-        )
+    recorder.add(
+        "student",
+        person_id,
+        "setting_changed",
+        field=f"{product}.{setting}",
+        old=old,
+        new=value,
+    )
     return True
 
 

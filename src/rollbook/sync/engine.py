@@ -468,8 +468,12 @@ class Engine:
                 gone=quick.gone if quick else None,
             )
             if quick is not None:
-                if quick.edited(session, run.org_id):
-                    # A hand edit since the lines were compared: R17 may need every line.
+                if not quick.catch_up(session, run_id=run.id, org_id=run.org_id):
+                    # A hand edit since the lines were chosen that other lines cannot undo.
+                    log.info(
+                        "run %s reads the whole snapshot after all: edited by hand meanwhile",
+                        run.id,
+                    )
                     session.rollback()
                     return None
                 session.info[FEW_CHANGES] = True

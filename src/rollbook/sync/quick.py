@@ -7,6 +7,7 @@ since, this run compares each file with that copy (sync/linediff.py) and stages 
 
 - the lines that are new or changed, and the first lines of each file (those the reading
   checks look at for the whole file, such as the dates);
+- the users.csv line of each `sis` person edited by hand since the last run (R17);
 - in OneRoster 1.2, every roles.csv line of each user it stages, and the users.csv line of
   each user whose roles changed;
 - for each enrollment line that left, a `tobedeleted` row of it.
@@ -17,7 +18,11 @@ the shortcut is taken only where that is sure; anything that could make a differ
 the run back to reading the whole snapshot, in the same run:
 
 - before: the copy is that of the last applied run, which was a full one; no hand change
-  since (R17 would revert it even on an unchanged line); the same rules, catalogue and
+  since that an entity's own lines cannot undo: edits of people's fields (but the keys a
+  line is matched by) and of their product settings are undone by staging the users.csv
+  and roles.csv lines of each person edited, as R17 wants even of an unchanged line; any
+  other hand change (a person made, deactivated or rekeyed, a class or its members or
+  products changed by hand) reads the whole snapshot; the same rules, catalogue and
   OneRoster version; the same files with the same headers; no quoted field spanning lines;
   orgs.csv, resources.csv and classResources.csv unchanged; no class gone; no SIS id twice
   in users.csv or classes.csv; no roles.csv line of a user who left, and a role for each user
@@ -41,22 +46,24 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
+from rollbook.domain.matching import KEYS
 from rollbook.store.bulk import bulk_insert_dicts, parts
 from rollbook.store.db import Database
-from rollbook.store.models import Class, Membership, Person, table_of
+from rollbook.store.models import Change, Class, Membership, Person, table_of
 from rollbook.store.sync_tables import StageEnrollment, SyncKey, SyncRun
-from rollbook.sync.columns import FileKey
+from rollbook.sync.columns import FILE_KEYS, FileKey
 from rollbook.sync.context import FINDINGS, PLURAL, RunContext
 from rollbook.sync.copies import Kept
 from rollbook.sync.fingerprint import RULES_VERSION
 from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
-from rollbook.sync.noop import edited_since
+from rollbook.sync.noop import IN_FLIGHT
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.rowcheck import DATE_SAMPLE
+from rollbook.sync.stage import stage_within
 
 log = logging.getLogger("rollbook.sync")
 # Files that must be byte for byte the copy's: what every other line is read against.
@@ -70,6 +77,46 @@ _IN = 5000
 
 class Refused(Exception):
     """Why this run reads its whole snapshot."""
+
+
+# The hand changes whose undoing (R11, R16, R17) a person's own users.csv and roles.csv lines
+# decide: edits of a person's fields and of their product settings.
+_PEOPLE = ("student", "educator")
+_PERSON_EDITS = ("updated", "setting_changed")
+
+
+def hand_edited_people(session: Session, org_id: int, since: datetime) -> set[int]:
+    """The people edited by hand since a run began applying (as noop.edited_since sees
+    them); Refused when a hand change since then is one their lines cannot undo.
+
+    A person made by hand without an SIS id is no such change: no unchanged line can name
+    them (usernames are unique, R10), and the new lines that could adopt them are staged."""
+    edited: set[int] = set()
+    made: set[int] = set()
+    rows = session.execute(
+        select(Change.entity_kind, Change.entity_id, Change.action, Change.field).where(
+            Change.org_id == org_id, Change.run_id.is_(None), Change.at >= since - IN_FLIGHT
+        )
+    )
+    for kind, entity_id, action, name in rows:
+        if kind in _PEOPLE and action == "created" and entity_id is not None:
+            made.add(entity_id)
+        elif kind not in _PEOPLE or action not in _PERSON_EDITS or name in KEYS:
+            raise Refused(f"the roster was changed by hand since the last run ({kind} {action})")
+        elif entity_id is not None:
+            edited.add(entity_id)
+    person = table_of(Person)
+    for part in parts(sorted(made), _IN):
+        keyed = select(person.c.id).where(
+            person.c.id.in_(part),
+            or_(
+                func.coalesce(person.c.external_id, "") != "",
+                func.coalesce(person.c.alt_external_id, "") != "",
+            ),
+        )
+        if session.scalars(keyed.limit(1)).first() is not None:
+            raise Refused("a person with an SIS id was made by hand since the last run")
+    return edited | made
 
 
 def salt(catalogue: Catalogue, version: str) -> str:
@@ -161,8 +208,13 @@ class Quick:
     named_classes: set[str] = field(default_factory=set)
     old_kinds: Counter[str] = field(default_factory=Counter)
     changed: dict[str, int] = field(default_factory=dict)
-    # When the last run began applying: hand changes since then rule the shortcut out.
+    # When the last run began applying, and the people edited by hand since then (their
+    # lines are staged); another hand change before the run commits sends it back.
     since: datetime | None = None
+    edited_ids: set[int] = field(default_factory=set)
+    # The SIS ids whose users.csv lines are staged, and the snapshot they were read from.
+    staged_people: set[str] = field(default_factory=set)
+    snapshot: Snapshot | None = None
     # The share of a file's lines beyond which it is read whole.
     most: float = MAX_CHANGED
 
@@ -204,8 +256,7 @@ class Quick:
         )
         if newer:
             raise Refused("a later run applied since the copy")
-        if edited_since(session, run.org_id, last.apply_started_at):
-            raise Refused("the roster was edited by hand since the last run")
+        edited_ids = hand_edited_people(session, run.org_id, last.apply_started_at)
         if snapshot.mode != "full" or any(mode == "delta" for mode in snapshot.files.values()):
             raise Refused("the snapshot is not a full one")
         if label.get("salt") != salt(catalogue, snapshot.version):
@@ -213,9 +264,11 @@ class Quick:
         keys = {k for k in (*_SAME, *_DIFFED) if snapshot.stored_name(k)}  # type: ignore[arg-type]
         if keys != set(label.get("files", {})):
             raise Refused("the snapshot sends other files than the last one")
-        quick = cls(kept, since=last.apply_started_at, most=most)
-        quick._read(snapshot)
-        quick.old_kinds = quick._kinds(session, run.org_id)
+        quick = cls(
+            kept, since=last.apply_started_at, edited_ids=edited_ids, snapshot=snapshot, most=most
+        )
+        quick._read(snapshot, _sis_ids(session, run.org_id, edited_ids))
+        quick.old_kinds = quick._kinds(session, run.org_id, quick.named_people)
         return quick
 
     def _pair(self, snapshot: Snapshot, key: str) -> tuple[bytes, bytes] | None:
@@ -231,14 +284,14 @@ class Quick:
             raise Refused(f"the copy of {key}.csv cannot be read") from None
         return old, new
 
-    def _read(self, snapshot: Snapshot) -> None:
+    def _read(self, snapshot: Snapshot, edited: set[str]) -> None:
         for key in _SAME:
             pair = self._pair(snapshot, key)
             if pair is not None and pair[0] != pair[1]:
                 raise Refused(f"{key}.csv changed")
         self.only["classResources"] = []
         # One file's two versions in memory at a time.
-        self._users_and_roles(snapshot, self._diffed(snapshot, "users"))
+        self._users_and_roles(snapshot, self._diffed(snapshot, "users"), edited)
         self._classes(self._diffed(snapshot, "classes"))
         self._enrollments(snapshot)
 
@@ -270,8 +323,10 @@ class Quick:
         found.added = dict(diff.added)
         return found
 
-    def _users_and_roles(self, snapshot: Snapshot, users: _File | None) -> None:
+    def _users_and_roles(self, snapshot: Snapshot, users: _File | None, edited: set[str]) -> None:
         if users is None:
+            if edited:
+                raise Refused("people were edited by hand and users.csv is not sent")
             return
         lines = users.all_lines()
         sids = _ids(lines, users.index["sourcedId"], "users.csv")
@@ -279,7 +334,13 @@ class Quick:
         column = users.index["sourcedId"]
         removed = {_cell(t, column) for t in users.removed}
         self.gone["person"] = {sid for sid in removed if sid not in line_of}
+        # The people edited by hand whose lines are still sent (R17): as if changed.
+        for sid in edited - self.gone["person"]:
+            n = line_of.get(sid)
+            if n is not None:
+                users.picked[n] = lines[n - 2]
         staged = {sids[n - 2] for n in users.picked}
+        self.staged_people = staged
         self.named_people = removed | (staged - {sids[n - 2] for n in users.added})
         roles = self._diffed(snapshot, "roles")
         if roles is not None:
@@ -341,11 +402,11 @@ class Quick:
                 raise Refused("a line that left enrollments.csv cannot be read") from None
         self.only["enrollments"] = _records(found.picked)
 
-    def _kinds(self, session: Session, org_id: int) -> Counter[str]:
-        """The kinds, as the last run left them, of the people whose lines are staged or left."""
+    def _kinds(self, session: Session, org_id: int, named: set[str]) -> Counter[str]:
+        """The kinds, as the last run left them, of people whose lines are staged or left."""
         kinds: Counter[str] = Counter()
         person = table_of(Person)
-        for part in parts(sorted(self.named_people), _IN):
+        for part in parts(sorted(named), _IN):
             query = select(person.c.kind).where(
                 person.c.org_id == org_id,
                 person.c.external_id.in_(part),
@@ -373,10 +434,68 @@ class Quick:
 
     # ---- after the steps ------------------------------------------------------------
 
-    def edited(self, session: Session, org_id: int) -> bool:
-        """A hand change since the last run, seen from inside the run's transaction."""
-        assert self.since is not None
-        return edited_since(session, org_id, self.since)
+    def catch_up(self, session: Session, *, run_id: int, org_id: int) -> bool:
+        """Seen from inside the transaction that applies the run: True when its staged lines
+        cover every hand change so far, after staging, within it, the lines of the people
+        edited by hand since they were chosen (R17: such an edit is undone as reading the
+        whole snapshot would undo it); False when the whole snapshot must be read."""
+        assert self.since is not None and self.snapshot is not None
+        try:
+            edited = hand_edited_people(session, org_id, self.since)
+        except Refused:
+            return False
+        late = edited - self.edited_ids
+        if not late:
+            return True
+        self.edited_ids |= late
+        sids = _sis_ids(session, org_id, late) - self.gone["person"] - self.staged_people
+        if not sids:
+            return True
+        users = self._lines_naming("users", "sourcedId", sids)
+        if users is None:
+            return False
+        only: dict[str, list[tuple[int, list[str]]]] = {key: [] for key in FILE_KEYS}
+        only["users"] = _records(users)
+        named = {cells[self._index("users", "sourcedId")].strip() for _, cells in only["users"]}
+        if len(named) != len(users):
+            return False
+        if self.snapshot.layout("roles") is not None:
+            roles = self._lines_naming("roles", "userSourcedId", named)
+            only["roles"] = _records(roles or {})
+            owner = self._index("roles", "userSourcedId")
+            if {cells[owner].strip() for _, cells in only["roles"]} != named:
+                return False  # a user to read has no roles.csv line
+        staged = stage_within(session, self.snapshot.restricted(only), run_id=run_id, org_id=org_id)
+        if staged.errors or staged.warnings:
+            return False  # the whole snapshot's reading may differ: read it
+        new = named - self.named_people
+        self.staged_people |= named
+        self.named_people |= named
+        self.old_kinds.update(self._kinds(session, org_id, new))
+        return True
+
+    def _index(self, key: FileKey, column: str) -> int:
+        assert self.snapshot is not None
+        layout = self.snapshot.layout(key)
+        assert layout is not None
+        return layout.index[column]
+
+    def _lines_naming(self, key: FileKey, column: str, values: set[str]) -> dict[int, bytes] | None:
+        """The lines of one of the snapshot's files whose `column` holds one of `values`, by
+        line number; None when the snapshot has no such file."""
+        assert self.snapshot is not None
+        name = self.snapshot.stored_name(key)
+        if name is None or self.snapshot.layout(key) is None:
+            return None
+        with self.snapshot.source.open(name) as stream:
+            data = stream.read()
+        lines = _body_lines(data, header_and_body(data)[1])
+        cells = _column(lines, self._index(key, column))
+        return {
+            n: text
+            for n, (text, value) in enumerate(zip(lines, cells, strict=True), start=2)
+            if value in values
+        }
 
     def check(self, ctx: RunContext, staged_issues: int) -> str | None:
         """Why the result may differ from the whole snapshot's (None: it is the same); on
@@ -458,6 +577,21 @@ class Quick:
             if ctx.session.scalar(query):
                 return True
         return False
+
+
+def _sis_ids(session: Session, org_id: int, ids: set[int]) -> set[str]:
+    """The SIS ids of the `sis` people among `ids`."""
+    person = table_of(Person)
+    found: set[str] = set()
+    for part in parts(sorted(ids), _IN):
+        query = select(person.c.external_id).where(
+            person.c.org_id == org_id,
+            person.c.id.in_(part),
+            person.c.origin == "sis",
+            person.c.external_id.is_not(None),
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The stage step: stream a parsed snapshot into the staging tables, in bulk.
 
 Rows go in batches (`executemany`, one statement per batch), each batch committed on its
-own so that hand edits are never kept waiting long on SQLite's single writer. Row-level
-issues are stored with the run; the SIS ids of skipped users and classes are kept so that
-their entities are not deactivated (R22).
+own so that hand edits are never kept waiting long on SQLite's single writer (but for the
+few lines `stage_within` adds to the transaction that applies a run). Row-level issues are
+stored with the run; the SIS ids of skipped users and classes are kept so that their
+entities are not deactivated (R22).
 """
 
 from __future__ import annotations
@@ -154,13 +155,26 @@ def _class_resource(run_id: int, row: ClassResourceRow) -> dict[str, Any]:
     }
 
 
+Write = Callable[[Table, list[dict[str, Any]]], None]
+
+
+def _committed(db: Database) -> Write:
+    """Each batch in a transaction of its own."""
+
+    def write(table: Table, batch: list[dict[str, Any]]) -> None:
+        with db.writing() as session:
+            bulk_insert_dicts(session, table, batch)
+
+    return write
+
+
 class _Writer:
-    """Batches rows per table and issues, and commits each batch."""
+    """Batches rows per table and issues, and writes each batch."""
 
     def __init__(
-        self, db: Database, *, run_id: int, org_id: int, progress: Progress | None
+        self, write: Write, *, run_id: int, org_id: int, progress: Progress | None
     ) -> None:
-        self.db = db
+        self.write = write
         self.run_id = run_id
         self.org_id = org_id
         self.progress = progress
@@ -188,8 +202,7 @@ class _Writer:
 
     def _flush_issues(self) -> None:
         if self._issues:
-            with self.db.writing() as session:
-                bulk_insert_dicts(session, table_of(SyncIssue), self._issues)
+            self.write(table_of(SyncIssue), self._issues)
             self._issues = []
 
     def rows(
@@ -218,8 +231,7 @@ class _Writer:
 
     def _write(self, table: Table, batch: list[dict[str, Any]]) -> int:
         if batch:
-            with self.db.writing() as session:
-                bulk_insert_dicts(session, table, batch)
+            self.write(table, batch)
         return len(batch)
 
     def finish(self) -> Staged:
@@ -236,9 +248,24 @@ def stage_snapshot(
     db: Database, snapshot: Snapshot, *, run_id: int, org_id: int, progress: Progress | None = None
 ) -> Staged:
     """Stream every file of the snapshot into the staging tables of `run_id`."""
-    writer = _Writer(db, run_id=run_id, org_id=org_id, progress=progress)
+    writer = _Writer(_committed(db), run_id=run_id, org_id=org_id, progress=progress)
     for warning in snapshot.warnings:
         writer.issue(warning)
+    return _stage(writer, snapshot)
+
+
+def stage_within(session: Session, snapshot: Snapshot, *, run_id: int, org_id: int) -> Staged:
+    """`stage_snapshot` within the session's transaction: a few more lines of a run read by
+    its changes, staged by the transaction that applies it (sync/quick.py)."""
+
+    def write(table: Table, batch: list[dict[str, Any]]) -> None:
+        bulk_insert_dicts(session, table, batch)
+
+    # The snapshot's own warnings were staged with its first lines.
+    return _stage(_Writer(write, run_id=run_id, org_id=org_id, progress=None), snapshot)
+
+
+def _stage(writer: _Writer, snapshot: Snapshot) -> Staged:
     steps: list[tuple[str, Any, Iterator[Any], Callable[[int, Any], dict[str, Any]]]] = [
         ("orgs", table_of(StageOrg), snapshot.orgs(), _org),
         ("users", table_of(StageUser), snapshot.users(), _user),
