@@ -15,6 +15,8 @@ What it does, all on 127.0.0.1:
    organization, applies day 1, and makes a district administrator with one token per client;
 2. starts `rollbook serve` in a child process on a free port;
 3. runs `--clients` clients (asyncio, httpx, one connection and one token each) for
+   `--warmup` seconds (5; not measured: the server has just started, and its first answers
+   wait for the statements and templates it compiles once; their 5xx still count), then for
    `--seconds`, each picking requests from the mix below, while syncs run the whole time:
    day 2 uploaded through the API (`POST …/syncs`, executed by the server's sync worker), then
    day 1 again, and so on until the window closes (`--sync cli` runs `rollbook sync` in
@@ -95,6 +97,9 @@ class Config:
     students: int = 10_000
     clients: int = 64
     seconds: float = 60.0
+    # Seconds the clients run before the window opens, not measured: a server just started
+    # answers its first requests while it compiles its statements and templates.
+    warmup: float = 5.0
     sync: str = "upload"  # upload | cli | none
     out: Path = HERE / "out"
     pg_base: str = DEFAULT_PG
@@ -133,6 +138,7 @@ class Result:
     samples: list[Sample] = field(default_factory=list)
     syncs: list[SyncOutcome] = field(default_factory=list)
     window: float = 0.0
+    warmup: list[Sample] = field(default_factory=list)  # answered before the window opened
     sync_busy: float = 0.0  # seconds of the window with a sync queued or running
     errors: list[str] = field(default_factory=list)  # first few 5xx / transport errors
     # Processor seconds spent during the window by the clients' thread and by the server's
@@ -145,11 +151,12 @@ class Result:
 
     @property
     def server_errors(self) -> int:
-        return sum(1 for s in self.samples if s.status >= 500)
+        """5xx answers, in the warm-up too."""
+        return sum(1 for s in (*self.warmup, *self.samples) if s.status >= 500)
 
     @property
     def transport_errors(self) -> int:
-        return sum(1 for s in self.samples if s.status == 0)
+        return sum(1 for s in (*self.warmup, *self.samples) if s.status == 0)
 
     def p99(self, kind: str | None = None) -> float:
         return _percentile([s.seconds for s in self.samples if kind in (None, s.kind)], 99)
@@ -181,7 +188,8 @@ class Result:
         c = self.config
         lines = [
             f"rollbook load: {c.backend}, {c.students:,} students, {c.clients} clients, "
-            f"{self.window:.0f} s, syncs by {c.sync}, {c.workers} server "
+            f"{self.window:.0f} s after {c.warmup:.0f} s of warm-up, syncs by {c.sync}, "
+            f"{c.workers} server "
             f"process{'es' if c.workers > 1 else ''}; {machine()}",
             f"{'request':<22}{'count':>8}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
             f"{'max ms':>8}{'p99 in sync':>12}{'5xx':>5}{'4xx':>5}{'none':>5}",
@@ -220,6 +228,14 @@ class Result:
         if self.refusals:
             lines.append(
                 "4xx: " + ", ".join(f"{what} x{n}" for what, n in self.refusals.most_common())
+            )
+        if self.warmup:
+            took = [s.seconds for s in self.warmup]
+            lines.append(
+                f"warm-up (not in the figures above): {len(took)} requests, p50 "
+                f"{_ms(_percentile(took, 50))} ms, max {_ms(max(took))} ms, "
+                f"{sum(s.status >= 500 for s in self.warmup)} 5xx, "
+                f"{sum(s.status == 0 for s in self.warmup)} without an answer"
             )
         lines += [f"  {e}" for e in self.errors[:5]]
         return "\n".join(lines)
@@ -625,21 +641,28 @@ async def _load(
     config: Config, base: str, district: Target, syncing: threading.Event, server: list[int]
 ) -> Result:
     result = Result(config, server_processes=len(server))
-    server_before = sum(process_cpu(pid) for pid in server)
-    client_before = time.thread_time()
-    started = time.monotonic()
-    until = started + config.seconds
+    opened = time.monotonic() + config.warmup
+    until = opened + config.seconds
+    before: dict[str, float] = {}
+
+    async def open_window() -> None:
+        await asyncio.sleep(max(0.0, opened - time.monotonic()))
+        before["server"] = sum(process_cpu(pid) for pid in server)
+        before["client"] = time.thread_time()
+
+    samples: list[Sample] = []
     await asyncio.gather(
+        open_window(),
         *(
-            _client(
-                n, base, district, until, result.samples, result.errors, result.refusals, syncing
-            )
+            _client(n, base, district, until, samples, result.errors, result.refusals, syncing)
             for n in range(config.clients)
-        )
+        ),
     )
-    result.window = time.monotonic() - started
-    result.client_cpu = time.thread_time() - client_before
-    result.server_cpu = sum(process_cpu(pid) for pid in server) - server_before
+    result.window = time.monotonic() - opened
+    result.client_cpu = time.thread_time() - before["client"]
+    result.server_cpu = sum(process_cpu(pid) for pid in server) - before["server"]
+    result.samples = [s for s in samples if s.at >= opened]
+    result.warmup = [s for s in samples if s.at < opened]
     return result
 
 
@@ -770,6 +793,12 @@ def main(argv: Sequence[str] | None = None) -> Result:
     parser.add_argument("--students", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of load before the measured window (its 5xx still count)",
+    )
     parser.add_argument("--sync", choices=["upload", "cli", "none"], default="upload")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--pg", default=os.environ.get("ROLLBOOK_BENCH_POSTGRES_URL", DEFAULT_PG))
@@ -801,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
         students=args.students,
         clients=args.clients,
         seconds=args.seconds,
+        warmup=args.warmup,
         sync=args.sync,
         out=args.out,
         pg_base=args.pg,
@@ -830,13 +860,14 @@ def main(argv: Sequence[str] | None = None) -> Result:
 
 
 def timeline(result: Result) -> dict[str, Any]:
-    """Every request and sync of a run, in seconds from the first request: where in the
-    window the slow answers fell, and beside which sync."""
-    start = min((s.at for s in result.samples), default=0.0)
+    """Every request (the warm-up's too) and sync of a run, in seconds from the first
+    request: where the slow answers fell, and beside which sync."""
+    every = [*result.warmup, *result.samples]
+    start = min((s.at for s in every), default=0.0)
     return {
+        "window_opens": round(min((s.at for s in result.samples), default=start) - start, 3),
         "requests": [
-            [round(s.at - start, 4), s.kind, s.status, round(s.seconds, 4)]
-            for s in result.samples
+            [round(s.at - start, 4), s.kind, s.status, round(s.seconds, 4)] for s in every
         ],
         "syncs": [
             [round(o.at - start, 3), o.snapshot, o.status, round(o.seconds, 3)]

@@ -25,7 +25,8 @@ def test_mixed_load_during_syncs_answers_no_5xx(
         backend=make_url(backend).get_backend_name(),
         students=300,
         clients=8,
-        seconds=5,
+        seconds=4,
+        warmup=1,
         out=tmp_path,
         database_url=backend,
     )

@@ -78,6 +78,10 @@ def read_session(request: Request) -> Iterator[Session]:
         close_session(session)
 
 
+# Request threads that may run reads while a request holds SQLite's write turn (WriteGate).
+READERS_IN_TURN = 2
+
+
 class WriteGate:
     """SQLite has one writer. Requests that write wait for their turn here, in order and
     without holding a thread or a pooled connection, so that while a sync's transaction holds
@@ -89,10 +93,16 @@ class WriteGate:
     The request holding the turn runs its database work in a thread of its own (`lane`)
     instead of queueing for the request threads behind the reads: every hand-over to that
     queue was time the turn was held and every other writer waited (docs/reliability.md,
-    "Load")."""
+    "Load").
 
-    def __init__(self, wait: float = WRITE_WAIT_SECONDS) -> None:
+    While a request holds the turn, at most `readers` request threads run reads: the turn's
+    thread competes with them for the one interpreter, and with all of them running an edit
+    held the turn for 27 ms (median) for 4 ms of its own work while the other writers queued
+    (bench/load.py; docs/reliability.md, "Load", seventh session)."""
+
+    def __init__(self, wait: float = WRITE_WAIT_SECONDS, readers: int = READERS_IN_TURN) -> None:
         self.wait = wait
+        self.readers = readers
         self._lock = anyio.Lock()
         self.lane = anyio.CapacityLimiter(1)
 
@@ -103,9 +113,13 @@ class WriteGate:
                 await self._lock.acquire()
         except TimeoutError:
             raise Busy() from None
+        threads = anyio.to_thread.current_default_thread_limiter()
+        usual = threads.total_tokens
+        threads.total_tokens = min(usual, self.readers)
         try:
             yield
         finally:
+            threads.total_tokens = usual
             self._lock.release()
 
 
