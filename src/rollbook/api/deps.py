@@ -170,9 +170,27 @@ def _takes(dependant: Dependant, call: Callable[..., Any]) -> bool:
 def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     @functools.wraps(endpoint)
     async def run(**values: Any) -> T:
-        return await in_turn(endpoint, **values)
+        return await in_turn(_then_closed, endpoint, values)
 
     return run
+
+
+def _then_closed(endpoint: Callable[..., T], values: dict[str, Any]) -> T:
+    """The endpoint, then its write sessions ended in the same thread: one hand-over to the
+    turn's thread instead of two while the turn is held (write_session skips its own)."""
+    try:
+        return endpoint(**values)
+    finally:
+        session = _WRITING.get()
+        if session is not None:
+            close_session(session)
+            session.info[_ENDED] = True
+
+
+# The current request's write session, and the Session.info key of one its route's thread
+# already ended.
+_WRITING: ContextVar[Session | None] = ContextVar("rollbook_write_session", default=None)
+_ENDED = "rollbook_ended"
 
 
 async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Session]:
@@ -181,10 +199,13 @@ async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Ses
     # (scope="function"), not once the answer is sent: the turn to write is not held while
     # the response is serialized and sent.
     session = database(request).session(write=True)
+    _WRITING.set(session)
     try:
         yield session
     finally:
-        await close_in_turn(session)
+        _WRITING.set(None)
+        if not session.info.get(_ENDED):
+            await close_in_turn(session)
 
 
 async def close_in_turn(session: Session) -> None:
@@ -245,20 +266,46 @@ def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials |
     return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
 
 
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """Who writes, and the organization they reached, read before the write turn."""
+
+    actor: Actor
+    org: Org  # detached from the session that read it
+
+
+def reached(request: Request, org: str, credentials: Credentials) -> Reached:
+    """A writing request's actor and organization, read by a reading session in a request
+    thread, before the request takes the write turn: while a request holds the turn (one at a
+    time on SQLite) it only writes."""
+    session = database(request).session(write=False)
+    try:
+        ctx = _ctx(org, session, credentials)
+        session.expunge(ctx.org)
+        return Reached(ctx.actor, ctx.org)
+    finally:
+        close_session(session)
+
+
 async def write_ctx(
-    org: str,
+    found: Annotated[Reached, Depends(reached)],
     session: WriteSession,
-    credentials: Credentials,
 ) -> Ctx:
-    return await in_turn(_ctx, org, session, credentials)
+    # The organization as read, attached to the writing session without reading it again.
+    return Ctx(session, found.actor, session.merge(found.org, load=False))
 
 
-async def write_actor(session: WriteSession, credentials: Credentials) -> Actor:
-    """The signed-in actor of a writing request outside any organization.
+def write_actor(request: Request, credentials: Credentials) -> Actor:
+    """The signed-in actor of a writing request outside any organization, read before the
+    request takes the write turn (see `reached`).
 
     As a dependency it runs before the body is read: no credential is 401, never 422.
     """
-    return await in_turn(signed_in, session, credentials)
+    session = database(request).session(write=False)
+    try:
+        return signed_in(session, credentials)
+    finally:
+        close_session(session)
 
 
 def guard(action: Action) -> Any:
