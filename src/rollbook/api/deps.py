@@ -98,7 +98,7 @@ class WriteGate:
     While a request holds the turn, at most `readers` request threads run reads: the turn's
     thread competes with them for the one interpreter, and with all of them running an edit
     held the turn for 27 ms (median) for 4 ms of its own work while the other writers queued
-    (bench/load.py; docs/reliability.md, "Load", seventh session)."""
+    (bench/load.py; docs/reliability.md, "Load", eighth session)."""
 
     def __init__(self, wait: float = WRITE_WAIT_SECONDS, readers: int = READERS_IN_TURN) -> None:
         self.wait = wait
