@@ -173,3 +173,36 @@ def test_a_request_holding_sqlites_write_turn_never_queues_for_the_request_threa
     else:
         assert "turn" not in edit + form_post + handed
     assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Form"
+
+
+def test_a_read_hands_over_to_the_request_threads_twice_and_ends_its_session(
+    client: TestClient, roster: Roster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API read and a page: once for who asks (and the organization), once for the route,
+    which ends the session in its own thread (api.deps.read_session, TurnRoute); every
+    connection is back in the pool after each."""
+    school = roster.school()
+    admin = roster.district_admin()
+    student = new_student(admin.api, school)["id"]
+    handed: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def recording(func: Any, *args: Any, limiter: Any = None, **kwargs: Any) -> Any:
+        handed.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, limiter=limiter, **kwargs)
+
+    pool = roster.db.engine.pool
+    checked_out = pool.checkedout()  # type: ignore[attr-defined]
+    monkeypatch.setattr(anyio.to_thread, "run_sync", recording)
+    assert admin.api.get(f"students/{student}").status_code == 200
+    api_read, handed[:] = list(handed), []
+    page = TestClient(client.app, raise_server_exceptions=False, follow_redirects=False)
+    page.cookies.set(SESSION_COOKIE, admin.api.token)
+    assert page.get(f"/orgs/{roster.slug}/students/{student}").status_code == 200
+    page_read = list(handed)
+    monkeypatch.undo()
+    assert len(api_read) == 2 and len(page_read) == 2, (api_read, page_read)
+    assert pool.checkedout() == checked_out  # type: ignore[attr-defined]
+    # A read refused before its route ran (no credential) ends its session too.
+    assert admin.api.client.get(f"/api/v1/orgs/{roster.slug}/students").status_code == 401
+    assert pool.checkedout() == checked_out  # type: ignore[attr-defined]

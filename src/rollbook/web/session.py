@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import WriteSession, close_session, database, in_turn
+from rollbook.api.deps import WriteSession, in_turn, read_session
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -175,13 +175,11 @@ def _ctx(request: Request, session: Session, org: str) -> WebCtx:
     return WebCtx(request, session, actor, reached, token)
 
 
-def page_ctx(request: Request, org: str) -> Iterator[WebCtx]:
-    """A page that only reads."""
-    session = database(request).session(write=False)
-    try:
-        yield _ctx(request, session, org)
-    finally:
-        close_session(session)
+def page_ctx(
+    request: Request, org: str, session: Annotated[Session, Depends(read_session)]
+) -> WebCtx:
+    """A page that only reads (its route's thread ends the session: api.deps.TurnRoute)."""
+    return _ctx(request, session, org)
 
 
 class TooLarge(Exception):
