@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -305,13 +305,10 @@ def reached(request: Request, org: str, credentials: Credentials) -> Reached:
     """A writing request's actor and organization, read by a reading session in a request
     thread, before the request takes the write turn: while a request holds the turn (one at a
     time on SQLite) it only writes."""
-    session = database(request).session(write=False)
-    try:
+    with _briefly(request) as session:
         ctx = _ctx(org, session, credentials)
         session.expunge(ctx.org)
         return Reached(ctx.actor, ctx.org)
-    finally:
-        close_session(session)
 
 
 async def write_ctx(
@@ -328,9 +325,16 @@ def write_actor(request: Request, credentials: Credentials) -> Actor:
 
     As a dependency it runs before the body is read: no credential is 401, never 422.
     """
+    with _briefly(request) as session:
+        return signed_in(session, credentials)
+
+
+@contextmanager
+def _briefly(request: Request) -> Iterator[Session]:
+    """A reading session for one short look, in the calling thread."""
     session = database(request).session(write=False)
     try:
-        return signed_in(session, credentials)
+        yield session
     finally:
         close_session(session)
 

@@ -20,13 +20,17 @@ the run back to reading the whole snapshot, in the same run:
 - before: the copy is that of the last applied run, which was a full one; no hand change
   since that an entity's own lines cannot undo: edits of people's fields (but the keys a
   line is matched by) and of their product settings are undone by staging the users.csv
-  and roles.csv lines of each person edited, as R17 wants even of an unchanged line; any
-  other hand change (a person made, deactivated or rekeyed, a class or its members or
+  and roles.csv lines of each person edited, as R17 wants even of an unchanged line, and a
+  person made by hand without an SIS id is named by no unchanged line; any other hand
+  change (a person made with an SIS id, deactivated or rekeyed, a class or its members or
   products changed by hand) reads the whole snapshot; the same rules, catalogue and
   OneRoster version; the same files with the same headers; no quoted field spanning lines;
   orgs.csv, resources.csv and classResources.csv unchanged; no class gone; no SIS id twice
   in users.csv or classes.csv; no roles.csv line of a user who left, and a role for each user
   staged;
+- when the transaction that applies the run begins: the lines of the people edited by hand
+  after the lines were chosen are staged there (`catch_up`); another hand change reads the
+  whole snapshot;
 - after the steps, before committing: no issue and no conflict of any kind (R9, R22); each
   users.csv and classes.csv line one entity, and each enrollments.csv line one membership,
   as at the last run (so that no unchanged line names a user who left, and no new line a
