@@ -4,6 +4,9 @@ comes back when the turn ends, however it ends."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Awaitable, Callable
+
 import anyio
 import anyio.to_thread
 import pytest
@@ -12,53 +15,72 @@ from rollbook.api.deps import WriteGate
 from rollbook.domain.errors import Busy
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def _in_own_thread(test: Callable[[], Awaitable[None]]) -> None:
+    """Run an async test on an event loop of its own thread: the test process may hold a
+    running loop already (Playwright's synchronous API leaves one in the main thread)."""
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            anyio.run(test)
+        except BaseException as error:  # re-raised in the test's thread
+            failed.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
-@pytest.mark.anyio
-async def test_a_held_turn_leaves_the_reads_few_threads_until_it_ends() -> None:
-    threads = anyio.to_thread.current_default_thread_limiter()
-    threads.total_tokens = 4
-    gate = WriteGate(wait=1, readers=2)
-    async with gate.turn():
-        assert threads.total_tokens == 2
-    assert threads.total_tokens == 4
-    with pytest.raises(RuntimeError):
+def test_a_held_turn_leaves_the_reads_few_threads_until_it_ends() -> None:
+    async def test() -> None:
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = 4
+        gate = WriteGate(wait=1, readers=2)
         async with gate.turn():
             assert threads.total_tokens == 2
-            raise RuntimeError("the route failed")
-    assert threads.total_tokens == 4
-
-
-@pytest.mark.anyio
-async def test_fewer_usual_threads_than_the_turn_allows_stay_as_they_are() -> None:
-    threads = anyio.to_thread.current_default_thread_limiter()
-    threads.total_tokens = 1
-    async with WriteGate(wait=1, readers=2).turn():
-        assert threads.total_tokens == 1
-    assert threads.total_tokens == 1
-
-
-@pytest.mark.anyio
-async def test_a_writer_that_waits_past_its_time_is_busy_and_changes_nothing() -> None:
-    threads = anyio.to_thread.current_default_thread_limiter()
-    threads.total_tokens = 4
-    gate = WriteGate(wait=0.05, readers=2)
-    holding, done = anyio.Event(), anyio.Event()
-
-    async def hold() -> None:
-        async with gate.turn():
-            holding.set()
-            await done.wait()
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(hold)
-        await holding.wait()
-        with pytest.raises(Busy):
+        assert threads.total_tokens == 4
+        with pytest.raises(RuntimeError):
             async with gate.turn():
-                pass  # never reached: the other request holds the turn
-        assert threads.total_tokens == 2
-        done.set()
-    assert threads.total_tokens == 4
+                assert threads.total_tokens == 2
+                raise RuntimeError("the route failed")
+        assert threads.total_tokens == 4
+
+    _in_own_thread(test)
+
+
+def test_fewer_usual_threads_than_the_turn_allows_stay_as_they_are() -> None:
+    async def test() -> None:
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = 1
+        async with WriteGate(wait=1, readers=2).turn():
+            assert threads.total_tokens == 1
+        assert threads.total_tokens == 1
+
+    _in_own_thread(test)
+
+
+def test_a_writer_that_waits_past_its_time_is_busy_and_changes_nothing() -> None:
+    async def test() -> None:
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = 4
+        gate = WriteGate(wait=0.05, readers=2)
+        holding, done = anyio.Event(), anyio.Event()
+
+        async def hold() -> None:
+            async with gate.turn():
+                holding.set()
+                await done.wait()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(hold)
+            await holding.wait()
+            with pytest.raises(Busy):
+                async with gate.turn():
+                    pass  # never reached: the other request holds the turn
+            assert threads.total_tokens == 2
+            done.set()
+        assert threads.total_tokens == 4
+
+    _in_own_thread(test)
