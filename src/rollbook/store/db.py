@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -75,8 +77,35 @@ def _sqlite_setup(engine: Engine, cache_mib: int | None, mmap_mib: int | None) -
     def on_begin(connection: Any) -> None:
         # A writing transaction takes the write lock at once, so it never fails halfway
         # with SQLITE_BUSY after reading; readers never block (WAL).
-        write = connection.get_execution_options().get("rollbook_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get("rollbook_write", False):
+            begin_writing(connection.connection.dbapi_connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+# How long one try at SQLite's write lock waits inside SQLite (begin_writing).
+BEGIN_TRY_MS = 2
+
+
+def begin_writing(dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for the writer before it.
+
+    SQLite's own wait sleeps ever longer between its tries, up to 100 ms: a writer queued
+    behind a sync's transaction started up to 100 ms after it committed, while the writers
+    behind it waited too (bench/load.py). Here each try waits at most BEGIN_TRY_MS inside
+    SQLite and the next follows at once, so the writer starts within a few milliseconds."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    dbapi_connection.execute(f"PRAGMA busy_timeout={BEGIN_TRY_MS}")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise OperationalError("BEGIN IMMEDIATE", None, error) from error
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def make_engine(
