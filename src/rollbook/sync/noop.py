@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from rollbook.store.models import Change, table_of
@@ -43,19 +43,14 @@ def unchanged_since(session: Session, run: SyncRun) -> SyncRun | None:
     return None if edited_since(session, run.org_id, last.apply_started_at) else last
 
 
+def hand_changes_since(org_id: int, applied: datetime) -> ColumnElement[bool]:
+    """The change log's rows of hand changes made since a run began applying."""
+    return and_(Change.org_id == org_id, Change.run_id.is_(None), Change.at >= applied - IN_FLIGHT)
+
+
 def edited_since(session: Session, org_id: int, applied: datetime) -> bool:
     """Whether the change log holds a hand change made since a run began applying."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Change.org_id == org_id,
-                    Change.run_id.is_(None),
-                    Change.at >= applied - IN_FLIGHT,
-                )
-            )
-        )
-    )
+    return bool(session.scalar(select(exists().where(hand_changes_since(org_id, applied)))))
 
 
 def noop_counts(last: dict[str, Any]) -> dict[str, Any]:

@@ -64,7 +64,7 @@ from rollbook.sync.context import FINDINGS, PLURAL, RunContext
 from rollbook.sync.copies import Kept
 from rollbook.sync.fingerprint import RULES_VERSION
 from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
-from rollbook.sync.noop import IN_FLIGHT
+from rollbook.sync.noop import hand_changes_since
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.rowcheck import DATE_SAMPLE
 from rollbook.sync.stage import stage_within
@@ -99,7 +99,7 @@ def hand_edited_people(session: Session, org_id: int, since: datetime) -> set[in
     made: set[int] = set()
     rows = session.execute(
         select(Change.entity_kind, Change.entity_id, Change.action, Change.field).where(
-            Change.org_id == org_id, Change.run_id.is_(None), Change.at >= since - IN_FLIGHT
+            hand_changes_since(org_id, since)
         )
     )
     for kind, entity_id, action, name in rows:
