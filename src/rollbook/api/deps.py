@@ -81,7 +81,7 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
         yield session
     finally:
         _READING.set(None)
-        if not session.info.get(_ENDED):
+        if session.in_transaction():  # else the route's thread ended it, or nothing began
             close_session(session)
 
 
@@ -182,7 +182,7 @@ def _takes(dependant: Dependant, call: Callable[..., Any]) -> bool:
 def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     @functools.wraps(endpoint)
     async def run(**values: Any) -> T:
-        return await in_turn(_then_closed, endpoint, values)
+        return await in_turn(_then_ended, endpoint, values, _WRITING)
 
     return run
 
@@ -190,34 +190,27 @@ def _through_turn(endpoint: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 def _reading(endpoint: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(endpoint)
     def run(**values: Any) -> T:
-        try:
-            return endpoint(**values)
-        finally:
-            _end(_READING.get())
+        return _then_ended(endpoint, values, _READING)
 
     return run
 
 
-def _end(session: Session | None) -> None:
-    if session is not None:
-        close_session(session)
-        session.info[_ENDED] = True
-
-
-def _then_closed(endpoint: Callable[..., T], values: dict[str, Any]) -> T:
-    """The endpoint, then its write sessions ended in the same thread: one hand-over to the
-    turn's thread instead of two while the turn is held (write_session skips its own)."""
+def _then_ended(
+    endpoint: Callable[..., T], values: dict[str, Any], current: ContextVar[Session | None]
+) -> T:
+    """The endpoint, then its request's session ended in the same thread, one hand-over
+    fewer (read_session and write_session find it ended: no transaction left)."""
     try:
         return endpoint(**values)
     finally:
-        _end(_WRITING.get())
+        session = current.get()
+        if session is not None:
+            close_session(session)
 
 
-# The current request's write and read sessions, and the Session.info key of one its route's
-# thread already ended.
+# The current request's write and read sessions.
 _WRITING: ContextVar[Session | None] = ContextVar("rollbook_write_session", default=None)
 _READING: ContextVar[Session | None] = ContextVar("rollbook_read_session", default=None)
-_ENDED = "rollbook_ended"
 
 
 async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Session]:
@@ -231,7 +224,7 @@ async def write_session(request: Request, _turn: WriteTurn) -> AsyncIterator[Ses
         yield session
     finally:
         _WRITING.set(None)
-        if not session.info.get(_ENDED):
+        if session.in_transaction():  # else the route's thread ended it, or nothing began
             await close_in_turn(session)
 
 
