@@ -14,7 +14,7 @@ What it does, all on 127.0.0.1:
    bench/out/n<N>/), creates a database (a SQLite file, or a fresh PostgreSQL database), an
    organization, applies day 1, and makes a district administrator with one token per client;
 2. starts `rollbook serve` in a child process on a free port;
-3. runs `--clients` clients (asyncio, httpx, one connection and one token each) for
+3. runs `--clients` clients (asyncio, bench/wire.py, one connection and one token each) for
    `--warmup` seconds (5; not measured: the server has just started, and its first answers
    wait for the statements and templates it compiles once; their 5xx still count), then for
    `--seconds`, each picking requests from the mix below, while syncs run the whole time:
@@ -59,6 +59,7 @@ import httpx
 import psycopg
 from sqlalchemy import func, select
 
+from bench import wire
 from rollbook.cli import command_line_actor
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.generate import LAST, District, write_district
@@ -241,7 +242,7 @@ class Result:
         return "\n".join(lines)
 
 
-def _code_of(answer: httpx.Response) -> str:
+def _code_of(answer: wire.Answer) -> str:
     try:
         return str(answer.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
@@ -574,32 +575,36 @@ async def _client(
     rng = random.Random(number)
     token = district.tokens[number % len(district.tokens)]
     kinds, weights = list(MIX), list(MIX.values())
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
-        timeout=120,
-        limits=limits,
-        headers={"Authorization": f"Bearer {token}"},
-        cookies={"rollbook_session": token},
-    ) as http:
-        count = 0
+    connection = wire.Connection(
+        base, {"Authorization": f"Bearer {token}", "Cookie": f"rollbook_session={token}"}
+    )
+    count = 0
+    try:
         while time.monotonic() < until:
             count += 1
             kind = rng.choices(kinds, weights)[0]
-            request = request_of(kind, rng, base, district, f"Load{number}x{count}")
+            method, address, arguments = request_of(
+                kind, rng, base, district, f"Load{number}x{count}"
+            )
+            raw = connection.encode(
+                method, address, params=arguments.get("params"), json_body=arguments.get("json")
+            )
             during = syncing.is_set()
             at = time.monotonic()
             started = time.perf_counter()
             try:
-                answer = await http.request(request[0], request[1], **request[2])
-                status = answer.status_code
+                answer = await connection.request(raw)
+                status = answer.status
                 if status >= 500:
                     errors.append(f"{kind}: {status} {answer.text[:200]}")
                 elif status >= 400:
                     refusals[f"{kind}: {status} {_code_of(answer)}"] += 1
-            except httpx.HTTPError as error:
+            except wire.WireError as error:
                 status = 0
-                errors.append(f"{kind}: {error!r}")
+                errors.append(f"{kind}: {error}")
             samples.append(Sample(kind, status, time.perf_counter() - started, during, at))
+    finally:
+        await connection.close()
 
 
 def _command_line(pid: int) -> bytes:

@@ -175,12 +175,12 @@ def test_a_request_holding_sqlites_write_turn_never_queues_for_the_request_threa
     assert admin.api.get(f"students/{student}").json()["preferred_first_name"] == "Form"
 
 
-def test_a_read_hands_over_to_the_request_threads_twice_and_ends_its_session(
+def test_a_read_hands_over_to_the_request_threads_once_and_ends_its_session(
     client: TestClient, roster: Roster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An API read and a page: once for who asks (and the organization), once for the route,
-    which ends the session in its own thread (api.deps.read_session, TurnRoute); every
-    connection is back in the pool after each."""
+    """An API read and a page: one thread works out who asks and the organization
+    (api.deps.Deferred), runs the route and ends the session (TurnRoute); every connection is
+    back in the pool after each, refused or not."""
     school = roster.school()
     admin = roster.district_admin()
     student = new_student(admin.api, school)["id"]
@@ -201,8 +201,15 @@ def test_a_read_hands_over_to_the_request_threads_twice_and_ends_its_session(
     assert page.get(f"/orgs/{roster.slug}/students/{student}").status_code == 200
     page_read = list(handed)
     monkeypatch.undo()
-    assert len(api_read) == 2 and len(page_read) == 2, (api_read, page_read)
+    assert len(api_read) == 1 and len(page_read) == 1, (api_read, page_read)
     assert pool.checkedout() == checked_out  # type: ignore[attr-defined]
-    # A read refused before its route ran (no credential) ends its session too.
-    assert admin.api.client.get(f"/api/v1/orgs/{roster.slug}/students").status_code == 401
+    students = f"/api/v1/orgs/{roster.slug}/students"
+    # Refused before its route ran (no credential), or in the route's thread (a credential
+    # nobody holds, an organization out of reach): each ends its session too.
+    assert admin.api.client.get(students).status_code == 401
+    unknown = {"Authorization": "Bearer rbt_nobody"}
+    assert admin.api.client.get(students, headers=unknown).status_code == 401
+    own = {"Authorization": f"Bearer {admin.api.token}"}
+    assert admin.api.client.get("/api/v1/orgs/no-such-org/students", headers=own).status_code == 404
+    assert page.get("/orgs/no-such-org/students").status_code == 404
     assert pool.checkedout() == checked_out  # type: ignore[attr-defined]

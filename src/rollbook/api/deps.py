@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -29,6 +29,7 @@ from rollbook.store.db import WRITE_WAIT_SECONDS, Database
 from rollbook.store.models import Org
 
 T = TypeVar("T")
+D = TypeVar("D", bound=Callable[..., Any])
 
 # The dependencies that only read the request or the application are `async def`: FastAPI
 # runs a plain `def` dependency in its thread pool, a hand-over that cost more than the work.
@@ -159,15 +160,39 @@ async def in_turn(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(call, limiter=_TURN.get())
 
 
+class Deferred(Generic[T]):
+    """A dependency's value worked out in its route's own thread, just before the route runs
+    (TurnRoute): a read's actor and organization are looked up in the thread that runs the
+    route, one hand-over to the request threads per read instead of two (FastAPI runs a
+    plain `def` dependency in a thread of its own). A `deferring` dependency returns one."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self.make = make
+
+
+# The dependencies that return a Deferred in place of their value.
+_DEFERRING: set[Callable[..., Any]] = set()
+
+
+def deferring(dependency: D) -> D:
+    _DEFERRING.add(dependency)
+    return dependency
+
+
 class TurnRoute(APIRoute):
     """A route of the API or the pages. When its request takes the write turn (one of its
     dependencies is write_turn), its plain `def` endpoint runs through in_turn: in the turn's
     own thread on SQLite, never queued behind the reads while every other writer waits. A
-    plain `def` endpoint ends its request's session in its own thread when it returns."""
+    plain `def` endpoint ends its request's session in its own thread when it returns, and
+    works out its Deferred dependencies in that thread before it runs."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         if inspect.iscoroutinefunction(endpoint):
+            if any(_takes(self.dependant, d) for d in _DEFERRING):
+                raise TypeError(f"{path}: an async route cannot take a deferred dependency")
             return
         if _takes(self.dependant, write_turn):
             super().__init__(path, _through_turn(endpoint), **kwargs)
@@ -198,9 +223,13 @@ def _reading(endpoint: Callable[..., T]) -> Callable[..., T]:
 def _then_ended(
     endpoint: Callable[..., T], values: dict[str, Any], current: ContextVar[Session | None]
 ) -> T:
-    """The endpoint, then its request's session ended in the same thread, one hand-over
-    fewer (read_session and write_session find it ended: no transaction left)."""
+    """The endpoint (its Deferred values worked out first), then its request's session ended
+    in the same thread, one hand-over fewer (read_session and write_session find it ended:
+    no transaction left)."""
     try:
+        for name, value in values.items():
+            if isinstance(value, Deferred):
+                values[name] = value.make()
         return endpoint(**values)
     finally:
         session = current.get()
@@ -257,10 +286,14 @@ def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None)
     return actor
 
 
+def _no_credential() -> Unauthenticated:
+    return Unauthenticated("sign in first: send an API key or a token as a Bearer credential")
+
+
 def signed_in(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor:
     actor = actor_of(session, credentials)
     if actor is None:
-        raise Unauthenticated("sign in first: send an API key or a token as a Bearer credential")
+        raise _no_credential()
     return actor
 
 
@@ -273,12 +306,17 @@ class Ctx:
     org: Org
 
 
-def read_ctx(
+@deferring
+async def read_ctx(
     org: str,
     session: Annotated[Session, Depends(read_session)],
     credentials: Credentials,
 ) -> Ctx:
-    return _ctx(org, session, credentials)
+    """A reading request's context, worked out in its route's thread (Deferred). A request
+    without a credential is refused here, before its parameters are checked."""
+    if credentials is None or not credentials.credentials.strip():
+        raise _no_credential()
+    return cast(Ctx, Deferred(functools.partial(_ctx, org, session, credentials)))
 
 
 def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials | None) -> Ctx:

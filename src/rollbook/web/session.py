@@ -9,18 +9,19 @@ double-submit cookie instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import WriteSession, in_turn, read_session
+from rollbook.api.deps import Deferred, WriteSession, deferring, in_turn, read_session
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -175,11 +176,13 @@ def _ctx(request: Request, session: Session, org: str) -> WebCtx:
     return WebCtx(request, session, actor, reached, token)
 
 
-def page_ctx(
+@deferring
+async def page_ctx(
     request: Request, org: str, session: Annotated[Session, Depends(read_session)]
 ) -> WebCtx:
-    """A page that only reads (its route's thread ends the session: api.deps.TurnRoute)."""
-    return _ctx(request, session, org)
+    """A page that only reads: worked out in its route's thread, which also ends the session
+    (api.deps.Deferred, TurnRoute)."""
+    return cast(WebCtx, Deferred(functools.partial(_ctx, request, session, org)))
 
 
 class TooLarge(Exception):
