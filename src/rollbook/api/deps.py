@@ -64,11 +64,10 @@ async def catalogue(request: Request) -> Catalogue:
 
 
 def close_session(session: Session) -> None:
-    """Ends a request's session: what the route did not commit is rolled back."""
-    try:
-        session.rollback()
-    finally:
-        session.close()
+    """Ends a request's session: what the route did not commit is rolled back. `close` rolls
+    the connection's transaction back itself; `rollback` first would also expire every object
+    the session loaded, only to drop them (a twentieth of a list's processor time)."""
+    session.close()
 
 
 async def read_session(request: Request) -> AsyncIterator[Session]:

@@ -56,17 +56,21 @@ def holders_of_identifier(
     return list(session.scalars(query))
 
 
+_SCHOOLS_OF = (
+    select(PersonSchool.person_id, PersonSchool.school_id)
+    .where(PersonSchool.person_id.in_(bindparam("ids", expanding=True)))
+    .order_by(PersonSchool.school_id)
+)
+
+
 def school_ids_of(session: Session, person_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each person's school ids, in order. Core, not the ORM's execution, which took twice
+    the time for the 50 people of a page (bench.requests)."""
     ids = list(set(person_ids))
     found: dict[int, list[int]] = defaultdict(list)
     if not ids:
         return found
-    rows = session.execute(
-        select(PersonSchool.person_id, PersonSchool.school_id)
-        .where(PersonSchool.person_id.in_(ids))
-        .order_by(PersonSchool.school_id)
-    )
-    for person_id, school_id in rows:
+    for person_id, school_id in session.connection().execute(_SCHOOLS_OF, {"ids": ids}):
         found[person_id].append(school_id)
     return found
 
