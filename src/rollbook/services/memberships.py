@@ -13,6 +13,7 @@ from rollbook.services.history import Recorder
 from rollbook.store import classes as store
 from rollbook.store.models import Class, Org, Person
 from rollbook.store.paging import Page, check_limit, decode_cursor
+from rollbook.store.people import PersonRow
 
 MemberRole = Literal["student", "educator"]
 _FIELD = {"student": "students", "educator": "educators"}
@@ -100,7 +101,7 @@ def list_members(
     role: MemberRole,
     limit: int | None = None,
     cursor: str | None = None,
-) -> Page[Person]:
+) -> Page[PersonRow]:
     """The active students or educators of a class, whatever its origin."""
     klass = classes.load(session, actor=actor, org=org, class_id=class_id)
     return store.members(

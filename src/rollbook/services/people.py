@@ -79,7 +79,7 @@ def list_people(
     status: str = "active",
     limit: int | None = None,
     cursor: str | None = None,
-) -> tuple[Page[Person], dict[int, list[int]]]:
+) -> tuple[Page[store.PersonRow], dict[int, list[int]]]:
     """One page of the people the actor may see, with each person's school ids."""
     require(actor, "roster.read")
     check_filters(status, origin)

@@ -19,6 +19,7 @@ from rollbook.domain.fields import (
     source_of,
 )
 from rollbook.store.models import Class, Person
+from rollbook.store.people import PersonRow
 
 
 def _has_value(value: Any) -> bool:
@@ -80,7 +81,7 @@ def _block(
     )
 
 
-def person_values(person: Person, school_ids: list[int]) -> dict[str, Any]:
+def person_values(person: Person | PersonRow, school_ids: list[int]) -> dict[str, Any]:
     """The field values of a person, keyed like domain/fields.py."""
     kind = cast(EntityKind, person.kind)
     values: dict[str, Any] = {}
@@ -92,7 +93,7 @@ def person_values(person: Person, school_ids: list[int]) -> dict[str, Any]:
     return values
 
 
-def person_view(person: Person, school_ids: list[int]) -> dict[str, Any]:
+def person_view(person: Person | PersonRow, school_ids: list[int]) -> dict[str, Any]:
     values = person_values(person, school_ids)
     return {
         "id": str(person.id),

