@@ -86,7 +86,11 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
 
 
 # Request threads that may run reads while a request holds SQLite's write turn (WriteGate).
-READERS_IN_TURN = 2
+# Two while a read handed over twice (its actor, then its route); once a read ran whole in
+# one thread (Deferred), two readers kept the turn's thread from the interpreter longer:
+# under bench.load with syncs, edits p50 826-954 ms and p99 of all 1,344-1,534 ms with two,
+# 729-774 ms and 1,219-1,303 ms with one (docs/reliability.md, "Load", ninth session).
+READERS_IN_TURN = 1
 
 
 class WriteGate:
