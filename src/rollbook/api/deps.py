@@ -175,6 +175,12 @@ class Deferred(Generic[T]):
         self.make = make
 
 
+def later(make: Callable[..., T], /, *args: Any) -> T:
+    """`make(*args)` as a deferring dependency returns it: a Deferred, which the route's
+    thread replaces with the value before the route sees it (typed as the value)."""
+    return cast(T, Deferred(functools.partial(make, *args)))
+
+
 # The dependencies that return a Deferred in place of their value.
 _DEFERRING: set[Callable[..., Any]] = set()
 
@@ -280,10 +286,18 @@ _bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
-    if credentials is None or not credentials.credentials.strip():
+def _given(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The credential sent, or None when there is none (or only blanks)."""
+    if credentials is None:
         return None
-    actor = auth.actor_for(session, credentials.credentials.strip())
+    return credentials.credentials.strip() or None
+
+
+def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
+    given = _given(credentials)
+    if given is None:
+        return None
+    actor = auth.actor_for(session, given)
     if actor is None:
         raise Unauthenticated("this API key or token is unknown, revoked or expired")
     return actor
@@ -317,9 +331,9 @@ async def read_ctx(
 ) -> Ctx:
     """A reading request's context, worked out in its route's thread (Deferred). A request
     without a credential is refused here, before its parameters are checked."""
-    if credentials is None or not credentials.credentials.strip():
+    if _given(credentials) is None:
         raise _no_credential()
-    return cast(Ctx, Deferred(functools.partial(_ctx, org, session, credentials)))
+    return later(_ctx, org, session, credentials)
 
 
 def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials | None) -> Ctx:

@@ -9,19 +9,18 @@ double-submit cookie instead.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from rollbook.api.deps import Deferred, WriteSession, deferring, in_turn, read_session
+from rollbook.api.deps import WriteSession, deferring, in_turn, later, read_session
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
 from rollbook.services import auth
@@ -182,7 +181,7 @@ async def page_ctx(
 ) -> WebCtx:
     """A page that only reads: worked out in its route's thread, which also ends the session
     (api.deps.Deferred, TurnRoute)."""
-    return cast(WebCtx, Deferred(functools.partial(_ctx, request, session, org)))
+    return later(_ctx, request, session, org)
 
 
 class TooLarge(Exception):

@@ -10,13 +10,13 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from rollbook.api.deps import Deferred, TurnRoute, deferring, read_session
+from rollbook.api.deps import TurnRoute, deferring, later, read_session
 from rollbook.store.db import Database
 
 
 @deferring
 async def answer(session: Annotated[object, Depends(read_session)]) -> int:
-    return Deferred(lambda: 42)  # type: ignore[return-value]
+    return later(lambda: 42)
 
 
 Answer = Annotated[int, Depends(answer)]
