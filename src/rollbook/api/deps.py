@@ -118,9 +118,13 @@ class WriteGate:
         self.lane = anyio.CapacityLimiter(1)
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
+    async def turn(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """The turn, waited for until `deadline` (the event loop's clock), else `wait`
+        seconds from now; Busy past it."""
+        if deadline is None:
+            deadline = anyio.current_time() + self.wait
         try:
-            with anyio.fail_after(self.wait):
+            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
                 await self._lock.acquire()
         except TimeoutError:
             raise Busy() from None
@@ -134,6 +138,10 @@ class WriteGate:
             self._lock.release()
 
 
+# Where the door (app.Admission) leaves when a short write's wait for its turn ends, in the
+# request's scope state: the wait counts from its arrival, not from its turn in the door.
+WRITE_DEADLINE = "rollbook_write_deadline"
+
 # The thread of the write turn the current request holds (SQLite), else None.
 _TURN: ContextVar[anyio.CapacityLimiter | None] = ContextVar("rollbook_write_turn", default=None)
 
@@ -144,7 +152,7 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
     if gate is None:
         yield
         return
-    async with gate.turn():
+    async with gate.turn(request.scope.get("state", {}).get(WRITE_DEADLINE)):
         _TURN.set(gate.lane)
         try:
             yield

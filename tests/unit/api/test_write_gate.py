@@ -4,33 +4,13 @@ comes back when the turn ends, however it ends."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Awaitable, Callable
-
 import anyio
 import anyio.to_thread
 import pytest
 
 from rollbook.api.deps import WriteGate
 from rollbook.domain.errors import Busy
-
-
-def _in_own_thread(test: Callable[[], Awaitable[None]]) -> None:
-    """Run an async test on an event loop of its own thread: the test process may hold a
-    running loop already (Playwright's synchronous API leaves one in the main thread)."""
-    failed: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            anyio.run(test)
-        except BaseException as error:  # re-raised in the test's thread
-            failed.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
+from tests.unit.api.loop import in_own_thread
 
 
 def test_a_held_turn_leaves_the_reads_few_threads_until_it_ends() -> None:
@@ -47,7 +27,7 @@ def test_a_held_turn_leaves_the_reads_few_threads_until_it_ends() -> None:
                 raise RuntimeError("the route failed")
         assert threads.total_tokens == 4
 
-    _in_own_thread(test)
+    in_own_thread(test)
 
 
 def test_fewer_usual_threads_than_the_turn_allows_stay_as_they_are() -> None:
@@ -58,7 +38,7 @@ def test_fewer_usual_threads_than_the_turn_allows_stay_as_they_are() -> None:
             assert threads.total_tokens == 1
         assert threads.total_tokens == 1
 
-    _in_own_thread(test)
+    in_own_thread(test)
 
 
 def test_a_writer_that_waits_past_its_time_is_busy_and_changes_nothing() -> None:
@@ -83,4 +63,16 @@ def test_a_writer_that_waits_past_its_time_is_busy_and_changes_nothing() -> None
             done.set()
         assert threads.total_tokens == 4
 
-    _in_own_thread(test)
+    in_own_thread(test)
+
+
+def test_a_writer_whose_time_ran_out_at_the_door_is_busy_even_with_the_turn_free() -> None:
+    async def test() -> None:
+        gate = WriteGate(wait=10, readers=2)
+        with pytest.raises(Busy):
+            async with gate.turn(deadline=anyio.current_time() - 0.01):
+                raise AssertionError("the turn was given")
+        async with gate.turn(deadline=anyio.current_time() + 1):
+            pass
+
+    in_own_thread(test)
