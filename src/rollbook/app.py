@@ -65,8 +65,9 @@ class SecurityHeaders:
 
 
 # The share of the door's places that short writes may take ahead of the reads (Admission):
-# with 2 places (one holding SQLite's write turn, the other next) writes became the slowest
-# requests by far (edits p50 1.5 s, reads 35 ms: bench.load), their lane narrower than the turn.
+# with 2 places (on SQLite one holding the write turn, the other next) writes became the
+# slowest requests by far (edits p50 1.5 s, reads 35 ms: bench.load), their lane narrower
+# than the turn.
 WRITES_FIRST_SHARE = 0.5
 # A write's body beyond this is not a short write (an upload): it waits with the reads.
 SHORT_WRITE_BYTES = 64 * 1024
@@ -95,16 +96,16 @@ class Admission:
     connection held by a request waiting for a thread: that wait hung every request when the
     threads were first made fewer (docs/reliability.md, "Load").
 
-    With `writes_first` (SQLite, where writes take one turn at a time, api.deps.WriteGate),
-    short writes (`short_write`) go in ahead of the waiting reads while fewer than
-    `writes_first` of them are inside. A write's own work is a few milliseconds in the one
-    writer's turn; behind every waiting read it also waited as long as a read takes, and then
-    for the turn behind a sync's transaction, and edits were the slowest requests (p99 0.56-
-    0.86 s where reading a student's was 0.35-0.50 s, bench.load with syncs back to back).
-    The share keeps writes waiting for a long transaction from filling the door: the reads go
-    on beside them. A write that waits at the door
-    `wait` seconds goes in as a read would, and its turn is refused at once (503 busy): its
-    time to wait for the turn (WriteGate) counts from its arrival (WRITE_DEADLINE)."""
+    With `writes_first`, short writes (`short_write`) go in ahead of the waiting reads while
+    fewer than `writes_first` of them are inside. A write's own work is a few milliseconds (on
+    SQLite in the one writer's turn, api.deps.WriteGate); behind every waiting read it also
+    waited as long as a read takes, and then for the turn (or, on PostgreSQL, the rows) a
+    sync's transaction held, and edits were the slowest requests: p99 0.56-0.86 s where
+    reading a student's was 0.35-0.50 s (SQLite), 0.61-0.91 s against 0.50-0.68 s
+    (PostgreSQL), bench.load with syncs back to back. The share keeps writes waiting for a
+    long transaction from filling the door: the reads go on beside them. A write that waits
+    `wait` seconds at the door goes in as a read would; on SQLite its turn is then refused at
+    once (503 busy): its time to wait for the turn counts from its arrival (WRITE_DEADLINE)."""
 
     def __init__(
         self,
@@ -249,7 +250,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.add_middleware(
         Admission,
         limit=admitted,
-        writes_first=int(admitted * WRITES_FIRST_SHARE) if sqlite else 0,
+        writes_first=int(admitted * WRITES_FIRST_SHARE),
     )
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
