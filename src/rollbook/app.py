@@ -186,6 +186,12 @@ RESERVED_CONNECTIONS = 4
 # (bench.load --tools) edits' p95 was 1.5 s with 8 threads, 0.33 s with 4, 0.15 s with 2,
 # reads alike; 4 leave room for a slow page (docs/benchmarks.md).
 SQLITE_REQUEST_THREADS = 4
+# Reading requests running in threads at once on PostgreSQL. With the thread pool's default of
+# 40 (as many as the door lets in) the reads competed for the interpreter with each other and
+# the slowest kind's p99 was 1.74-1.80 times the mean wait under bench.load; with 8,
+# 1.39-1.58. Writes run in threads of their own there (deps.write_turn): an edit waiting for
+# a row a sync's transaction holds never holds a thread the reads need.
+POSTGRES_REQUEST_THREADS = 8
 
 
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -195,8 +201,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: SyncWorker = app.state.sync_worker
-        if threads is not None:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         worker.start()
         yield
         worker.shutdown()
@@ -221,8 +226,13 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
     sqlite = is_sqlite(app.state.db.engine)
     app.state.write_gate = deps.WriteGate() if sqlite else None
-    # None: the thread pool's own default (40) on PostgreSQL.
-    threads = config.request_threads or (SQLITE_REQUEST_THREADS if sqlite else None)
+    threads = config.request_threads or (
+        SQLITE_REQUEST_THREADS if sqlite else POSTGRES_REQUEST_THREADS
+    )
+    admitted = max(1, pool_capacity(config.pool_size) - RESERVED_CONNECTIONS)
+    writes_first = int(admitted * WRITES_FIRST_SHARE)
+    # PostgreSQL: the writes' own threads, one for each write the door lets in first.
+    app.state.write_threads = None if sqlite else anyio.CapacityLimiter(max(1, writes_first))
     engine = Engine(
         app.state.db,
         app.state.catalogue,
@@ -246,12 +256,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
         app.include_router(router, prefix=API, dependencies=[Depends(deps.refuse_nul)])
 
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
-    admitted = max(1, pool_capacity(config.pool_size) - RESERVED_CONNECTIONS)
-    app.add_middleware(
-        Admission,
-        limit=admitted,
-        writes_first=int(admitted * WRITES_FIRST_SHARE),
-    )
+    app.add_middleware(Admission, limit=admitted, writes_first=writes_first)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

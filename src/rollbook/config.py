@@ -31,10 +31,11 @@ class Settings(BaseSettings):
     sync_process: bool = True
     # Connection pool: `pool_size` kept open, twice as many more when busy.
     pool_size: int = 10
-    # Requests running in threads at once; none: 4 on SQLite, 40 on PostgreSQL. Python runs
+    # Requests running in threads at once; none: 4 on SQLite, 8 on PostgreSQL. Python runs
     # one thread at a time: with 40 a request holding SQLite's write turn got a fortieth of the
-    # interpreter and edits queued behind it (bench/load.py). On PostgreSQL an edit may wait in
-    # its thread for a row a sync's transaction holds, and few threads could all be waiting.
+    # interpreter and edits queued behind it (bench/load.py). On PostgreSQL these are the
+    # reads' threads: writes run in threads of their own, where an edit may wait for a row a
+    # sync's transaction holds (app.POSTGRES_REQUEST_THREADS).
     request_threads: int | None = None
     # SQLite: how much of the database file the server's connections read through a memory
     # map (shared by every connection through the system's file cache) instead of copying

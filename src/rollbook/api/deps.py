@@ -142,15 +142,23 @@ class WriteGate:
 # request's scope state: the wait counts from its arrival, not from its turn in the door.
 WRITE_DEADLINE = "rollbook_write_deadline"
 
-# The thread of the write turn the current request holds (SQLite), else None.
+# The threads the current request writes in: the write turn's own thread on SQLite, the
+# writes' threads on PostgreSQL; None for a read.
 _TURN: ContextVar[anyio.CapacityLimiter | None] = ContextVar("rollbook_write_turn", default=None)
 
 
 async def write_turn(request: Request) -> AsyncIterator[None]:
-    """A writing request's turn (SQLite: see WriteGate; PostgreSQL writes concurrently)."""
+    """A writing request's turn (SQLite: see WriteGate). PostgreSQL writes concurrently, in
+    threads of the writes' own (`app.state.write_threads`): a write waiting for a row that a
+    sync's transaction holds waits in one of those, never in a thread the reads need."""
     gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
     if gate is None:
-        yield
+        threads: anyio.CapacityLimiter | None = getattr(request.app.state, "write_threads", None)
+        _TURN.set(threads)
+        try:
+            yield
+        finally:
+            _TURN.set(None)
         return
     async with gate.turn(request.scope.get("state", {}).get(WRITE_DEADLINE)):
         _TURN.set(gate.lane)
