@@ -116,7 +116,6 @@ class Admission:
         wait: float = WRITE_WAIT_SECONDS,
     ) -> None:
         self.app = app
-        self.limit = limit
         self.writes_first = writes_first
         self.wait = wait
         self._free = limit

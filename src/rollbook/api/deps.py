@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar, cast
@@ -152,16 +153,12 @@ async def write_turn(request: Request) -> AsyncIterator[None]:
     threads of the writes' own (`app.state.write_threads`): a write waiting for a row that a
     sync's transaction holds waits in one of those, never in a thread the reads need."""
     gate: WriteGate | None = getattr(request.app.state, "write_gate", None)
-    if gate is None:
-        threads: anyio.CapacityLimiter | None = getattr(request.app.state, "write_threads", None)
+    turn: AbstractAsyncContextManager[None] = contextlib.nullcontext()
+    threads: anyio.CapacityLimiter | None = getattr(request.app.state, "write_threads", None)
+    if gate is not None:
+        turn, threads = gate.turn(request.scope.get("state", {}).get(WRITE_DEADLINE)), gate.lane
+    async with turn:
         _TURN.set(threads)
-        try:
-            yield
-        finally:
-            _TURN.set(None)
-        return
-    async with gate.turn(request.scope.get("state", {}).get(WRITE_DEADLINE)):
-        _TURN.set(gate.lane)
         try:
             yield
         finally:

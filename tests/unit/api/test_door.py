@@ -1,6 +1,6 @@
-"""The door (app.Admission) on SQLite: short writes go in ahead of the waiting reads, never more
-of them inside than their share, and a write that waited its whole time at the door goes in
-as a read would, its turn to be refused (503 busy, api.deps.WriteGate)."""
+"""The door (app.Admission): short writes go in ahead of the waiting reads, never more of them
+inside than their share, and a write that waited its whole time at the door goes in as a read
+would (on SQLite its turn is then refused, 503 busy: api.deps.WriteGate)."""
 
 from __future__ import annotations
 
