@@ -4,13 +4,15 @@
     python -m bench.requests --students 100000 --count 300
     python -m bench.requests --students 1000000 --reuse  # bench.load --reuse's database
     python -m bench.requests --profile "read a student" [--sort cumulative]  # and a cProfile
+    python -m bench.requests --backend postgresql  # a kept PostgreSQL database (as --reuse)
 
 The application is called through its ASGI interface on this thread (httpx's ASGI
 transport), with the routes' thread pool replaced by a direct call, so the time is the
 request's own CPU: what the server spends per request before any queueing. The search
 figure times `store.people.list_people` alone for each name prefix of the district and
 one that matches nobody. The organization comes from bench.load (generated and synced into
-a fresh SQLite file in a temporary folder).
+a fresh SQLite file in a temporary folder; on PostgreSQL into the database bench.load
+--reuse keeps for this size, made if absent).
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--profile", choices=list(load.MIX), default=None)
     parser.add_argument("--sort", choices=["tottime", "cumulative"], default="tottime")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg", default=load.DEFAULT_PG, help="PostgreSQL server (--backend)")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument(
         "--reuse",
@@ -128,11 +132,18 @@ def main() -> None:
     day1, _ = load.generate(args.out, args.students, 1)
     with tempfile.TemporaryDirectory(prefix="rollbook-requests-") as work:
         url, kept = f"sqlite:///{Path(work) / 'rollbook.db'}", None
-        if args.reuse:
-            config = load.Config(students=args.students, sync="none", out=args.out)
+        if args.reuse or args.backend == "postgresql":
+            config = load.Config(
+                backend=args.backend,
+                students=args.students,
+                sync="none",
+                out=args.out,
+                pg_base=args.pg,
+            )
             url, kept = load.kept_database(config)
         target = load.prepare_kept(url, day1, 1, kept)
-        print(f"SQLite, {args.students:,} students; {load.machine()}")
+        backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite"
+        print(f"{backend}, {args.students:,} students; {load.machine()}")
         print(f"{'request':<22}{'CPU ms':>9}")
         for kind, seconds in asyncio.run(
             request_times(url, target, args.count, args.profile, args.sort)
