@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from rollbook.services import auth
+from rollbook.services import auth, orgs
 from rollbook.store.models import ApiKey
 from tests.factories import Api, Roster
 from tests.integration.helpers import error_of, new_student, student_body
@@ -92,6 +92,33 @@ def test_expired_token_is_unauthenticated(roster: Roster) -> None:
         expired = auth.issue_token(session, "educator", int(account.person_id), roster.org.id, -1)
     api = Api(roster.client, expired.token, roster.slug)
     error_of(api.get("students"), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("who", ["token", "api key"])
+def test_who_asks_is_settled_before_the_organization_they_address(roster: Roster, who: str) -> None:
+    """Who asks and the organization addressed are read in one statement (auth.actor_at):
+    an unknown credential is 401 whether the organization exists or not, a known one 404 at
+    an organization that does not exist or that is not its own (R2)."""
+    if who == "token":
+        credential = roster.teacher().api.token
+    else:
+        with roster.db.writing() as session:
+            credential = auth.create_api_key(session, org=roster.org, name="reader")
+    unknown = credential[:4] + "x" * (len(credential) - 4)
+    for slug in (roster.slug, "no-such-org"):
+        error_of(Api(roster.client, unknown, slug).get("students"), 401, "unauthenticated")
+    error_of(Api(roster.client, credential, "no-such-org").get("students"), 404, "not_found")
+    with roster.db.writing() as session:
+        other = orgs.create_org(
+            session,
+            actor=None,
+            slug=f"{roster.slug[:50]}-else",
+            name="Elsewhere",
+            threshold_percent=None,
+        )
+        elsewhere = other.slug
+    error_of(Api(roster.client, credential, elsewhere).get("students"), 404, "not_found")
+    assert Api(roster.client, credential, roster.slug).get("students").status_code == 200
 
 
 @pytest.mark.parametrize("credential", ["garbage", "rbt_not-a-real-token", "rbk_not-a-real-key"])

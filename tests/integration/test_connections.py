@@ -1,12 +1,19 @@
-"""What every SQLite connection of the server is set up with (store/db.py)."""
+"""What the server's connections are set up with (store/db.py)."""
 
 from __future__ import annotations
 
+import time
+
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from rollbook.app import create_app
 from rollbook.config import Settings
+from rollbook.store import db as store_db
 from rollbook.store.db import Database
 
 
@@ -40,3 +47,65 @@ def test_a_negative_memory_map_is_a_wrong_setting(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ROLLBOOK_SQLITE_MMAP_MIB", "-1")
     with pytest.raises(ValueError, match="sqlite_mmap_mib"):
         Settings()
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def _backend_pid(db: Database) -> int:
+    with db.engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_a_postgresql_connection_gone_while_idle_is_replaced_before_use(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection that sat idle (a server restart, a firewall's cut) is checked
+    before it is lent, and replaced: the request never sees it (store/db.py, idle ping)."""
+    monkeypatch.setattr(store_db, "IDLE_PING_SECONDS", 0.2)
+    db = Database.connect(postgres_url, pool_size=1)
+    try:
+        first = _backend_pid(db)
+        _terminate(postgres_url, first)
+        time.sleep(0.3)
+        assert _backend_pid(db) != first  # no error: replaced on the way out of the pool
+    finally:
+        db.dispose()
+
+
+def test_a_postgresql_connection_in_use_moments_ago_is_lent_without_a_ping(
+    postgres_url: str,
+) -> None:
+    """Under load a connection goes back and out many times a second: it is not pinged each
+    time (a round trip on every request). A server gone meanwhile fails one statement, and
+    the pool then replaces every connection it holds."""
+    db = Database.connect(postgres_url, pool_size=1)
+    try:
+        first = _backend_pid(db)
+        _terminate(postgres_url, first)
+        with pytest.raises(OperationalError):
+            _backend_pid(db)
+        assert _backend_pid(db) != first
+    finally:
+        db.dispose()
+
+
+def test_a_requests_reads_on_postgresql_run_without_a_transaction(postgres_url: str) -> None:
+    """A request's reading session (Database.glance) sends no BEGIN and no ROLLBACK on
+    PostgreSQL: each statement is its own, as READ COMMITTED reads anyway. The sync's and
+    the writes' sessions keep their transactions."""
+    db = Database.connect(postgres_url, pool_size=1)
+    try:
+        with db.glance() as session:
+            session.execute(text("SELECT 1"))
+            status = session.connection().connection.driver_connection.info.transaction_status
+            assert status == psycopg.pq.TransactionStatus.IDLE
+        with db.session(write=False) as session:
+            session.execute(text("SELECT 1"))
+            status = session.connection().connection.driver_connection.info.transaction_status
+            assert status == psycopg.pq.TransactionStatus.INTRANS
+    finally:
+        db.dispose()

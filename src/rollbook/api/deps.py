@@ -76,7 +76,7 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
     in a request thread; the route's thread ends it when the route returns (TurnRoute), and
     this ends it only if no route ran (an answer before it, such as 401): a read hands over
     to the request threads twice (its actor, its route) instead of four times."""
-    session = database(request).session(write=False)
+    session = database(request).glance()
     _READING.set(session)
     try:
         yield session
@@ -306,13 +306,17 @@ def _given(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials.strip() or None
 
 
+def _unknown() -> Unauthenticated:
+    return Unauthenticated("this API key or token is unknown, revoked or expired")
+
+
 def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
     given = _given(credentials)
     if given is None:
         return None
     actor = auth.actor_for(session, given)
     if actor is None:
-        raise Unauthenticated("this API key or token is unknown, revoked or expired")
+        raise _unknown()
     return actor
 
 
@@ -350,8 +354,14 @@ async def read_ctx(
 
 
 def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials | None) -> Ctx:
-    actor = signed_in(session, credentials)
-    return Ctx(session, actor, org_service.reach(session, actor=actor, slug=org))
+    """Who asks and the organization they address, read together (auth.actor_at)."""
+    given = _given(credentials)
+    if given is None:
+        raise _no_credential()
+    actor, found = auth.actor_at(session, given, org)
+    if actor is None:
+        raise _unknown()
+    return Ctx(session, actor, org_service.reached(actor, found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +403,7 @@ def write_actor(request: Request, credentials: Credentials) -> Actor:
 @contextmanager
 def _briefly(request: Request) -> Iterator[Session]:
     """A reading session for one short look, in the calling thread."""
-    session = database(request).session(write=False)
+    session = database(request).glance()
     try:
         yield session
     finally:

@@ -22,7 +22,11 @@ DEFAULT_THRESHOLD_PERCENT = 10
 
 def reach(session: Session, *, actor: Actor, slug: str) -> Org:
     """The organization named in the address, if the actor may see it at all (R2: else 404)."""
-    org = store.org_by_slug(session, slug)
+    return reached(actor, store.org_by_slug(session, slug))
+
+
+def reached(actor: Actor, org: Org | None) -> Org:
+    """`reach` of an organization already read by its slug (None: there is none)."""
     if org is None:
         raise NotFound("no such organization")
     require_org(actor, org.id)

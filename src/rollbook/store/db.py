@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,10 @@ REQUEST_LOCK_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
 # students took 37.5 s with the default, 34.3 s with 64 MiB and 33.5 s with 256 MiB
 # (`rollbook sync`, one run each). Requests keep the default: a pool holds many connections.
 SYNC_CACHE_MIB = 256
+# A pooled PostgreSQL connection idle longer than this is asked whether it is still alive
+# before it is lent (a server restarted, a firewall that drops idle connections); one in use
+# moments ago is not: asking every time was one round trip more on each request.
+IDLE_PING_SECONDS = 5.0
 _BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})  # lock timeout, deadlock, serialization
 
 
@@ -141,13 +145,40 @@ def make_engine(
         own = url.query.get("options")
         given = " ".join(own) if isinstance(own, tuple) else (own or "")
         connect_args["options"] = f"{given} -c lock_timeout={int(lock_timeout_ms)}".strip()
-    return create_engine(
+    engine = create_engine(
         url,
         connect_args=connect_args,
         pool_size=pool_size,
         max_overflow=pool_capacity(pool_size) - pool_size,
-        pool_pre_ping=True,
     )
+    _ping_when_idle(engine, IDLE_PING_SECONDS)
+    return engine
+
+
+_RETURNED = "rollbook_returned_at"
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """SQLAlchemy's `pool_pre_ping`, only for a connection that sat in the pool longer than
+    `idle_seconds`. A dead one is replaced before anyone uses it (the pool retries with a
+    new connection); were the server to restart while connections are busy, the first
+    statement to fail tells the pool to replace every connection it holds."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned <= idle_seconds:
+            return  # just made, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the driver's own error for a connection gone
+            raise DisconnectionError(str(error)) from error
+        if not alive:
+            raise DisconnectionError("the connection did not answer")
 
 
 def pool_capacity(pool_size: int) -> int:
@@ -166,6 +197,16 @@ class Database:
             expire_on_commit=False,
             autoflush=False,
         )
+        self._glance = self._read
+        if not is_sqlite(engine):
+            # PostgreSQL's READ COMMITTED gives each statement its own snapshot inside a
+            # transaction or not; without one, a request's reads save two round trips to
+            # the server (BEGIN, ROLLBACK).
+            self._glance = sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                autoflush=False,
+            )
 
     @classmethod
     def connect(
@@ -189,6 +230,12 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()
+
+    def glance(self) -> Session:
+        """A request's reading session: it only reads. On SQLite the usual reading session
+        (one snapshot for its statements); on PostgreSQL its statements run without a
+        transaction around them."""
+        return self._glance()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

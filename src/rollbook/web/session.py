@@ -118,6 +118,16 @@ def signed_in_actor(session: Session, request: Request) -> tuple[Actor, str] | N
     return actor, token
 
 
+def _signed_in_at(session: Session, request: Request, slug: str) -> tuple[Actor, str, Org | None]:
+    """`signed_in_actor` and the organization named `slug`, read with the token at once."""
+    token = session_token(request)
+    if token is not None:
+        actor, org = auth.actor_at(session, token, slug)
+        if actor is not None and actor.kind == "educator":
+            return actor, token, org
+    raise SignInRequired(_next_path(request) if request.method == "GET" else "")
+
+
 @dataclass
 class WebCtx:
     """One page request: the database session, the signed-in educator, the organization."""
@@ -167,12 +177,8 @@ def _next_path(request: Request) -> str:
 
 
 def _ctx(request: Request, session: Session, org: str) -> WebCtx:
-    found = signed_in_actor(session, request)
-    if found is None:
-        raise SignInRequired(_next_path(request) if request.method == "GET" else "")
-    actor, token = found
-    reached = org_service.reach(session, actor=actor, slug=org)
-    return WebCtx(request, session, actor, reached, token)
+    actor, token, found = _signed_in_at(session, request, org)
+    return WebCtx(request, session, actor, org_service.reached(actor, found), token)
 
 
 @deferring
