@@ -7,7 +7,6 @@ import time
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -92,20 +91,3 @@ def test_a_postgresql_connection_in_use_moments_ago_is_lent_without_a_ping(
     finally:
         db.dispose()
 
-
-def test_a_requests_reads_on_postgresql_run_without_a_transaction(postgres_url: str) -> None:
-    """A request's reading session (Database.glance) sends no BEGIN and no ROLLBACK on
-    PostgreSQL: each statement is its own, as READ COMMITTED reads anyway. The sync's and
-    the writes' sessions keep their transactions."""
-    db = Database.connect(postgres_url, pool_size=1)
-    try:
-        with db.glance() as session:
-            session.execute(text("SELECT 1"))
-            status = session.connection().connection.driver_connection.info.transaction_status
-            assert status == psycopg.pq.TransactionStatus.IDLE
-        with db.session(write=False) as session:
-            session.execute(text("SELECT 1"))
-            status = session.connection().connection.driver_connection.info.transaction_status
-            assert status == psycopg.pq.TransactionStatus.INTRANS
-    finally:
-        db.dispose()

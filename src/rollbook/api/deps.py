@@ -76,7 +76,7 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
     in a request thread; the route's thread ends it when the route returns (TurnRoute), and
     this ends it only if no route ran (an answer before it, such as 401): a read hands over
     to the request threads twice (its actor, its route) instead of four times."""
-    session = database(request).glance()
+    session = database(request).session(write=False)
     _READING.set(session)
     try:
         yield session
@@ -403,7 +403,7 @@ def write_actor(request: Request, credentials: Credentials) -> Actor:
 @contextmanager
 def _briefly(request: Request) -> Iterator[Session]:
     """A reading session for one short look, in the calling thread."""
-    session = database(request).glance()
+    session = database(request).session(write=False)
     try:
         yield session
     finally:

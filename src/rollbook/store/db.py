@@ -197,16 +197,6 @@ class Database:
             expire_on_commit=False,
             autoflush=False,
         )
-        self._glance = self._read
-        if not is_sqlite(engine):
-            # PostgreSQL's READ COMMITTED gives each statement its own snapshot inside a
-            # transaction or not; without one, a request's reads save two round trips to
-            # the server (BEGIN, ROLLBACK).
-            self._glance = sessionmaker(
-                bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-                autoflush=False,
-            )
 
     @classmethod
     def connect(
@@ -230,12 +220,6 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()
-
-    def glance(self) -> Session:
-        """A request's reading session: it only reads. On SQLite the usual reading session
-        (one snapshot for its statements); on PostgreSQL its statements run without a
-        transaction around them."""
-        return self._glance()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

@@ -65,7 +65,7 @@ def _login_page(
 @router.get("/")
 def home(request: Request) -> Response:
     """Signed in: the organization's students; otherwise the sign-in form."""
-    with database(request).glance() as session:
+    with database(request).session(write=False) as session:
         found = signed_in_actor(session, request)
         org = org_service.home_of(session, actor=found[0]) if found else None
     return see_other(f"/orgs/{org.slug}/students" if org else "/login")
