@@ -90,4 +90,3 @@ def test_a_postgresql_connection_in_use_moments_ago_is_lent_without_a_ping(
         assert _backend_pid(db) != first
     finally:
         db.dispose()
-

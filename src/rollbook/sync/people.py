@@ -217,12 +217,15 @@ class PeopleStep:
         for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
             self._chunk(chunk)
             if doubled(number):
-                # The table grows as the run creates entities: keep PostgreSQL's estimates
+                # The tables grow as the run creates people: keep PostgreSQL's estimates
                 # current, or its key lookups turn into scans of the whole organization.
-                analyze(ctx.session, Person)
+                analyze(ctx.session, Person, PersonSchool)
         self._protect_skipped()
         if ctx.full:
-            analyze(ctx.session, Person, SyncKey)
+            # Also for the requests after the run: with its statistics missing (autovacuum
+            # off, or not yet round) PostgreSQL read every row of person_schools for the 50
+            # people of each page.
+            analyze(ctx.session, Person, PersonSchool, ProductSetting, SyncKey)
             self._deactivate_absent()
         elif ctx.gone is not None:
             deactivate_absent(ctx, _P, key_kind="person", kind=_P.c.kind, among=ctx.gone["person"])
