@@ -5,6 +5,7 @@
     python -m bench.requests --students 1000000 --reuse  # bench.load --reuse's database
     python -m bench.requests --profile "read a student" [--sort cumulative]  # and a cProfile
     python -m bench.requests --backend postgresql  # a kept PostgreSQL database (as --reuse)
+    python -m bench.requests --instructions  # instructions per request, under valgrind
 
 The application is called through its ASGI interface on this thread (httpx's ASGI
 transport), with the routes' thread pool replaced by a direct call, so the time is the
@@ -13,6 +14,13 @@ figure times `store.people.list_people` alone for each name prefix of the distri
 one that matches nobody. The organization comes from bench.load (generated and synced into
 a fresh SQLite file in a temporary folder; on PostgreSQL into the database bench.load
 --reuse keeps for this size, made if absent).
+
+Processor time varies from one run to the next on a shared machine (by a third and more on
+this project's); `--instructions` counts instead what the interpreter executes for each kind
+of request, under valgrind's callgrind (each kind in a child process, counted only from its
+11th request to the last), the same from one run to the next within about 1%. Both include
+the in-process client's own work (httpx): compare two versions, not the server alone. Needs
+valgrind; uses the kept database (as --reuse).
 """
 
 from __future__ import annotations
@@ -20,8 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
+import os
 import pstats
 import random
+import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +48,7 @@ from sqlalchemy import select
 
 from bench import load
 from rollbook.app import create_app
+from rollbook.cli import settled
 from rollbook.config import Settings
 from rollbook.store import people as people_store
 from rollbook.store.db import Database
@@ -114,6 +128,73 @@ async def request_times(
     return took
 
 
+CALLGRIND = [
+    "valgrind",
+    "--tool=callgrind",
+    "--instr-atstart=no",
+    "--callgrind-out-file=/dev/null",
+]
+
+
+def _callgrind(on: bool) -> None:
+    """Count from here (or stop): valgrind's own control of this process."""
+    subprocess.run(
+        ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def counted(url: str, target: load.Target, kind: str, count: int) -> None:
+    """`count` requests of `kind` after 10 uncounted ones, counted by callgrind; what the
+    process holds is frozen first, as a server process's is (cli.settled)."""
+    _no_thread_pool()
+    app = settled(create_app(Settings(database_url=url), db=Database.connect(url)))
+    rng = random.Random(1)
+    token = target.tokens[0]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {token}"},
+        cookies={"rollbook_session": token},
+    ) as client:
+        for number in range(10 + count):
+            if number == 10:
+                gc.collect()
+                _callgrind(on=True)
+            method, address, arguments = load.request_of(
+                kind, rng, "", target, f"Bench{rng.randrange(10**6)}"
+            )
+            answer = await client.request(method, address, **arguments)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{kind}: {answer.status_code} {answer.text[:200]}")
+        _callgrind(on=False)
+
+
+def instructions(args: argparse.Namespace) -> dict[str, float]:
+    """Millions of instructions per request of each kind (a child under callgrind each)."""
+    found = {}
+    for kind in load.MIX:
+        command = [
+            *CALLGRIND,
+            sys.executable,
+            "-m",
+            "bench.requests",
+            f"--students={args.students}",
+            f"--backend={args.backend}",
+            f"--pg={args.pg}",
+            f"--out={args.out}",
+            f"--count={args.count}",
+            f"--counted={kind}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        total = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or total is None:
+            raise SystemExit(f"{kind}: valgrind failed:\n{done.stderr[-2000:]}")
+        found[kind] = int(total.group(1)) / args.count / 1e6
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.requests", description=__doc__)
     parser.add_argument("--students", type=int, default=2000)
@@ -128,11 +209,18 @@ def main() -> None:
         action="store_true",
         help="the database bench.load --reuse keeps in --out for this size (made if absent)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="millions of instructions per request of each kind, under valgrind (callgrind)",
+    )
+    parser.add_argument("--counted", choices=list(load.MIX), help=argparse.SUPPRESS)
     args = parser.parse_args()
     day1, _ = load.generate(args.out, args.students, 1)
     with tempfile.TemporaryDirectory(prefix="rollbook-requests-") as work:
         url, kept = f"sqlite:///{Path(work) / 'rollbook.db'}", None
-        if args.reuse or args.backend == "postgresql":
+        kept_only = args.instructions or args.counted
+        if args.reuse or args.backend == "postgresql" or kept_only:
             config = load.Config(
                 backend=args.backend,
                 students=args.students,
@@ -142,8 +230,16 @@ def main() -> None:
             )
             url, kept = load.kept_database(config)
         target = load.prepare_kept(url, day1, 1, kept)
+        if args.counted:
+            asyncio.run(counted(url, target, args.counted, args.count))
+            return
         backend = "PostgreSQL" if args.backend == "postgresql" else "SQLite"
         print(f"{backend}, {args.students:,} students; {load.machine()}")
+        if args.instructions:
+            print(f"{'request':<22}{'M instructions':>15}")
+            for kind, millions in instructions(args).items():
+                print(f"{kind:<22}{millions:>15.2f}")
+            return
         print(f"{'request':<22}{'CPU ms':>9}")
         for kind, seconds in asyncio.run(
             request_times(url, target, args.count, args.profile, args.sort)
