@@ -23,7 +23,7 @@ from rollbook.domain.fields import (
 from rollbook.store.models import Class, Person
 from rollbook.store.people import PersonRow
 
-_EMPTY = (None, "", [])
+_EMPTY: tuple[object, ...] = (None, "", [])
 
 
 @cache
