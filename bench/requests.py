@@ -37,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi.dependencies.utils
@@ -83,11 +84,17 @@ def search_times(db: Database, target: load.Target) -> list[tuple[str, int, floa
     return found
 
 
-async def request_times(
-    url: str, target: load.Target, count: int, profile: str | None, sort: str = "tottime"
-) -> dict[str, float]:
+Send = Callable[[str], Awaitable[httpx.Response]]
+
+
+@asynccontextmanager
+async def _sender(url: str, target: load.Target, *, frozen: bool = False) -> AsyncIterator[Send]:
+    """Sends a request of a kind to the application, in this thread; `frozen`: what the
+    process holds frozen first, as a server process's is (cli.settled)."""
     _no_thread_pool()
     app = create_app(Settings(database_url=url), db=Database.connect(url))
+    if frozen:
+        settled(app)
     rng = random.Random(1)
     token = target.tokens[0]
     async with httpx.AsyncClient(
@@ -103,6 +110,13 @@ async def request_times(
             )
             return client.request(method, address, **arguments)
 
+        yield send
+
+
+async def request_times(
+    url: str, target: load.Target, count: int, profile: str | None, sort: str = "tottime"
+) -> dict[str, float]:
+    async with _sender(url, target) as send:
         took = {}
         for kind in load.MIX:
             for _ in range(10):  # warm up, and check that the kind answers
@@ -146,26 +160,14 @@ def _callgrind(on: bool) -> None:
 
 
 async def counted(url: str, target: load.Target, kind: str, count: int) -> None:
-    """`count` requests of `kind` after 10 uncounted ones, counted by callgrind; what the
-    process holds is frozen first, as a server process's is (cli.settled)."""
-    _no_thread_pool()
-    app = settled(create_app(Settings(database_url=url), db=Database.connect(url)))
-    rng = random.Random(1)
-    token = target.tokens[0]
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://bench",
-        headers={"Authorization": f"Bearer {token}"},
-        cookies={"rollbook_session": token},
-    ) as client:
+    """`count` requests of `kind` after 10 uncounted ones, counted by callgrind, in a
+    process frozen as a server's is."""
+    async with _sender(url, target, frozen=True) as send:
         for number in range(10 + count):
             if number == 10:
                 gc.collect()
                 _callgrind(on=True)
-            method, address, arguments = load.request_of(
-                kind, rng, "", target, f"Bench{rng.randrange(10**6)}"
-            )
-            answer = await client.request(method, address, **arguments)
+            answer = await send(kind)
             if answer.status_code != 200:
                 raise RuntimeError(f"{kind}: {answer.status_code} {answer.text[:200]}")
         _callgrind(on=False)
