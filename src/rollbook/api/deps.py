@@ -299,35 +299,26 @@ _bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _given(credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """The credential sent, or None when there is none (or only blanks)."""
-    if credentials is None:
-        return None
-    return credentials.credentials.strip() or None
-
-
 def _unknown() -> Unauthenticated:
     return Unauthenticated("this API key or token is unknown, revoked or expired")
-
-
-def actor_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
-    given = _given(credentials)
-    if given is None:
-        return None
-    actor = auth.actor_for(session, given)
-    if actor is None:
-        raise _unknown()
-    return actor
 
 
 def _no_credential() -> Unauthenticated:
     return Unauthenticated("sign in first: send an API key or a token as a Bearer credential")
 
 
-def signed_in(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor:
-    actor = actor_of(session, credentials)
-    if actor is None:
+def _credential(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The credential sent; 401 when there is none (or only blanks)."""
+    given = credentials.credentials.strip() if credentials is not None else ""
+    if not given:
         raise _no_credential()
+    return given
+
+
+def signed_in(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Actor:
+    actor = auth.actor_for(session, _credential(credentials))
+    if actor is None:
+        raise _unknown()
     return actor
 
 
@@ -348,17 +339,13 @@ async def read_ctx(
 ) -> Ctx:
     """A reading request's context, worked out in its route's thread (Deferred). A request
     without a credential is refused here, before its parameters are checked."""
-    if _given(credentials) is None:
-        raise _no_credential()
+    _credential(credentials)
     return later(_ctx, org, session, credentials)
 
 
 def _ctx(org: str, session: Session, credentials: HTTPAuthorizationCredentials | None) -> Ctx:
     """Who asks and the organization they address, read together (auth.actor_at)."""
-    given = _given(credentials)
-    if given is None:
-        raise _no_credential()
-    actor, found = auth.actor_at(session, given, org)
+    actor, found = auth.actor_at(session, _credential(credentials), org)
     if actor is None:
         raise _unknown()
     return Ctx(session, actor, org_service.reached(actor, found))

@@ -20,13 +20,9 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")
 DEFAULT_THRESHOLD_PERCENT = 10
 
 
-def reach(session: Session, *, actor: Actor, slug: str) -> Org:
-    """The organization named in the address, if the actor may see it at all (R2: else 404)."""
-    return reached(actor, store.org_by_slug(session, slug))
-
-
 def reached(actor: Actor, org: Org | None) -> Org:
-    """`reach` of an organization already read by its slug (None: there is none)."""
+    """The organization named in the address, read by its slug (None: there is none), if
+    the actor may see it at all (R2: else 404)."""
     if org is None:
         raise NotFound("no such organization")
     require_org(actor, org.id)
