@@ -98,6 +98,32 @@ def test_a_full_run_leaves_postgresql_knowing_the_tables_requests_read(
     assert all(rows > 0 for rows in _row_estimates(roster).values()), _row_estimates(roster)
 
 
+def test_a_small_run_leaves_the_statistics_of_large_shared_tables_alone(
+    roster: Roster, sis: Sis
+) -> None:
+    """The roster's tables hold every organization: a run that changes a few of their rows
+    does not sample a district's million people again (sync/writes.py analyze), while a
+    table PostgreSQL knows nothing of is still sampled (the test above)."""
+    if roster.db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's statistics; SQLite plans from its indexes")
+    large = 5_000_000.0
+    with roster.db.engine.begin() as connection:  # as if a large district shared them
+        connection.execute(
+            text("UPDATE pg_class SET reltuples = :rows WHERE relname IN :names").bindparams(
+                bindparam("names", expanding=True)
+            ),
+            {"rows": large, "names": list(_READ_BY_REQUESTS)},
+        )
+    try:
+        assert sis.run(_rich()).status == "applied"
+        assert set(_row_estimates(roster).values()) == {large}
+    finally:
+        with roster.db.engine.begin() as connection:
+            for name in _READ_BY_REQUESTS:
+                connection.execute(text(f"ANALYZE {name}"))
+    assert all(rows < large for rows in _row_estimates(roster).values())
+
+
 def test_r18_each_entity_is_counted_once(roster: Roster, sis: Sis) -> None:
     school = roster.school(external_id="s1")
     admin = roster.district_admin().api
