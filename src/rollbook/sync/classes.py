@@ -98,10 +98,10 @@ class ClassesStep:
             if doubled(number):
                 # The table grows as the run creates entities: keep PostgreSQL's estimates
                 # current, or its key lookups turn into scans of the whole organization.
-                analyze(ctx.session, Class)
+                analyze(ctx, Class)
         self._protect_skipped()
         if ctx.full:
-            analyze(ctx.session, Class, SyncKey)
+            analyze(ctx, Class, SyncKey)
             self._deactivate_absent()
 
     def _settle(self) -> None:
@@ -114,7 +114,7 @@ class ClassesStep:
             settled += 1
         self.keys.flush()
         # The next reads skip the keys just written: PostgreSQL must know there are many.
-        analyze(self.ctx.session, SyncKey)
+        analyze(self.ctx, SyncKey)
         self.ctx.bump("class", "unchanged", settled)
 
     def _chunk(self, chunk: list[Row[Any]]) -> None:

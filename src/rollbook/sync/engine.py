@@ -529,7 +529,7 @@ class Engine:
         return self._after_rollback(run_id, ctx, counts, held, conflicts, issues)
 
     def _steps(self, ctx: RunContext, progress: Progress | None) -> None:
-        analyze(ctx.session, *STAGE_TABLES, Person, Class)
+        analyze(ctx, *STAGE_TABLES, Person, Class)
         for name, step in (
             ("schools", apply_schools),
             ("people", lambda c: PeopleStep(c).run()),

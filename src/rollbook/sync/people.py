@@ -219,13 +219,13 @@ class PeopleStep:
             if doubled(number):
                 # The tables grow as the run creates people: keep PostgreSQL's estimates
                 # current, or its key lookups turn into scans of the whole organization.
-                analyze(ctx.session, Person, PersonSchool)
+                analyze(ctx, Person, PersonSchool)
         self._protect_skipped()
         if ctx.full:
             # Also for the requests after the run: with its statistics missing (autovacuum
             # off, or not yet round) PostgreSQL read every row of person_schools for the 50
             # people of each page.
-            analyze(ctx.session, Person, PersonSchool, ProductSetting, SyncKey)
+            analyze(ctx, Person, PersonSchool, ProductSetting, SyncKey)
             self._deactivate_absent()
         elif ctx.gone is not None:
             deactivate_absent(ctx, _P, key_kind="person", kind=_P.c.kind, among=ctx.gone["person"])
@@ -247,7 +247,7 @@ class PeopleStep:
             settled[kind] += 1
         self.keys.flush()
         # The next reads skip the keys just written: PostgreSQL must know there are many.
-        analyze(self.ctx.session, SyncKey)
+        analyze(self.ctx, SyncKey)
         for kind, n in settled.items():
             self.ctx.bump(kind, "unchanged", n)
 

@@ -95,7 +95,7 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
 def apply_memberships(ctx: RunContext) -> None:
     """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
     session = ctx.session
-    analyze(session, SyncKey, StageEnrollment, Membership, Person, Class)
+    analyze(ctx, SyncKey, StageEnrollment, Membership, Person, Class)
     e = StageEnrollment
     kc, on_class = _key(ctx, "class", e.class_sourced_id)
     kp, on_person = _key(ctx, "person", e.user_sourced_id)
@@ -116,7 +116,7 @@ def apply_memberships(ctx: RunContext) -> None:
     session.execute(
         insert(SyncMember).from_select(["run_id", "class_id", "person_id", "role"], sent)
     )
-    analyze(session, SyncMember)
+    analyze(ctx, SyncMember)
     _unresolved_enrollments(ctx)
     member = and_(
         SyncMember.run_id == ctx.run_id,
@@ -294,7 +294,7 @@ def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
 def apply_products(ctx: RunContext) -> None:
     """R14: products the SIS sends are associated at every run; its own it stops sending go."""
     session = ctx.session
-    analyze(session, StageClassResource, StageResource, ClassProduct, Class)
+    analyze(ctx, StageClassResource, StageResource, ClassProduct, Class)
     products = _products_of_resources(ctx)
     cr = StageClassResource
     kc, on_class = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref"))

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, text, union, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from rollbook.store.bulk import bulk_insert_dicts, parts
@@ -21,63 +32,116 @@ FEW_CHANGES = "rollbook.few_changes"
 WORK_TABLES = ("stage_", "sync_")
 
 
-def analyze(session: Session, *tables: type[Any]) -> None:
+def analyze(ctx: RunContext, *tables: type[Any]) -> None:
     """Tell PostgreSQL's planner how big the tables a run fills are, where it no longer knows.
 
     Rows written moments ago in this transaction have no statistics yet; without them the
     planner takes a million-row join for a ten-row one. SQLite plans from its indexes.
 
-    A table is sampled only when its rows changed since its last `ANALYZE` (this
-    transaction's changes and, before this transaction analysed it, other transactions')
-    exceed 50 + 10% of the rows PostgreSQL believes it holds, autovacuum's own rule: the
-    roster's tables are shared by every organization, and a run of fifty students next to a
-    district of a million sampled `people` four times for nothing (60 ms each at 10,000).
+    The work tables (`stage_`, `sync_`) hold this run's rows under a run id no statistics
+    have seen: they are sampled every time. The roster's tables are shared by every
+    organization, and sampling them is what costs (60 ms for `people` at 10,000 rows, most of
+    a run of fifty students): one is sampled when
+
+    - PostgreSQL has never sampled it;
+    - its rows changed since it was last sampled (this transaction's changes and, before
+      this transaction sampled it, other transactions') by more than 50 + 10% of the rows
+      PostgreSQL believes it holds, autovacuum's own rule;
+    - or this run changed more of its rows than the statistics believe the organization
+      has there, + 100: the run has more than doubled the organization (its first run, most
+      often). Without it, the second run of a new organization of 200 students next to a
+      district of 10,000 looked its people up by nested loops over the staged rows, the
+      statistics expecting one person (24 ms a statement, `auto_explain`), and such plans
+      grow with the square of the organization.
     """
+    session = ctx.session
     if session.get_bind().dialect.name != "postgresql":
         return
     few_changes = session.info.get(FEW_CHANGES)
-    names = [
-        model.__tablename__
-        for model in tables
-        # A run read by its changes (sync/quick.py) changes a few rows of the roster's
-        # tables, whose statistics stay right; sampling them at a million rows costs
-        # seconds each time.
-        if not few_changes or model.__tablename__.startswith(WORK_TABLES)
-    ]
-    if not names:
+    roster = []
+    for model in tables:
+        name = model.__tablename__
+        if name.startswith(WORK_TABLES):
+            session.execute(text(f"ANALYZE {name}"))
+        elif not few_changes:
+            # A run read by its changes (sync/quick.py) changes a few rows of the roster's
+            # tables, whose statistics stay right.
+            roster.append(name)
+    if not roster:
         return
-    found = session.execute(_CHANGES_SINCE_ANALYZE, {"names": names}).all()
+    found = session.execute(_STATISTICS, {"names": roster}).all()
     state = session.info.get(_ANALYZED)
-    if state is None or state[0] != found[0].txn:
+    if state is None or state.txn != found[0].txn:
         # A new transaction: its counts of changed rows start again at zero.
-        state = session.info[_ANALYZED] = (found[0].txn, {})
-    analyzed: dict[str, int] = state[1]
+        state = session.info[_ANALYZED] = _Analyzed(found[0].txn)
     for row in found:
-        if row.name in analyzed:
-            pending = row.changed - analyzed[row.name]
-        else:
-            pending = row.changed + row.committed
-        if row.rows < 0 or pending > 50 + row.rows / 10:
+        if stale(row, ctx.org.id, state.changed_at.get(row.name)):
             session.execute(text(f"ANALYZE {row.name}"))
-            analyzed[row.name] = row.changed
+            state.changed_at[row.name] = row.changed
+
+
+def stale(row: Any, org_id: int, changed_at: int | None) -> bool:
+    """Whether a roster table's statistics are to be refreshed (analyze above): `row` as
+    _STATISTICS reads it, `changed_at` this transaction's count of the table's changed rows
+    when it last sampled it (None: it has not)."""
+    if changed_at is None:
+        run_changes = row.changed
+        since = row.changed + row.committed
+    else:
+        run_changes = since = row.changed - changed_at
+    return bool(
+        row.rows < 0 or since > 50 + row.rows / 10 or run_changes > 100 + rows_of(org_id, row)
+    )
+
+
+@dataclass
+class _Analyzed:
+    """A transaction's `ANALYZE`s: its identity and each table's count of changed rows when
+    it was sampled."""
+
+    txn: str
+    changed_at: dict[str, int] = field(default_factory=dict)
 
 
 _ANALYZED = "rollbook.analyzed"
-# Per table: the rows PostgreSQL believes it holds (-1: never analysed), the rows this
-# transaction inserted, updated or deleted so far, and those other transactions changed since
-# its last ANALYZE; with the transaction's identity, since the counts are per transaction.
-_CHANGES_SINCE_ANALYZE = text(
+# Per table: the rows PostgreSQL believes it holds (-1: never sampled), the rows this
+# transaction inserted, updated or deleted so far, those other transactions changed since its
+# last ANALYZE, and the statistics of its org_id; with the transaction's identity, since the
+# counts are per transaction.
+_STATISTICS = text(
     """
     SELECT c.relname AS name,
            c.reltuples AS rows,
            pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid)
              + pg_stat_get_xact_tuples_deleted(c.oid) AS changed,
            coalesce(pg_stat_get_mod_since_analyze(c.oid), 0) AS committed,
-           (pg_backend_pid(), now())::text AS txn
+           (pg_backend_pid(), now())::text AS txn,
+           s.null_frac, s.n_distinct,
+           s.most_common_vals::text::bigint[] AS common, s.most_common_freqs AS freqs
     FROM pg_class c
+    LEFT JOIN pg_stats s
+      ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = 'org_id'
     WHERE c.relname IN :names AND c.relkind = 'r' AND pg_table_is_visible(c.oid)
     """
 ).bindparams(bindparam("names", expanding=True))
+
+
+def rows_of(org_id: int, row: Any) -> float:
+    """The rows of the organization PostgreSQL's planner expects in a table, as its
+    estimate of `org_id = :org` computes them (eqsel: the most common values' frequencies,
+    else the rest shared evenly among the other distinct values)."""
+    if row.rows <= 0 or row.n_distinct is None:
+        return 0.0
+    common, freqs = row.common or [], row.freqs or []
+    if org_id in common:
+        return float(freqs[common.index(org_id)] * row.rows)
+    distinct = row.n_distinct if row.n_distinct > 0 else -row.n_distinct * row.rows
+    others = distinct - len(common)
+    share = 1.0 - sum(freqs) - row.null_frac
+    selectivity = share / others if others > 1 else share
+    if freqs:
+        selectivity = min(selectivity, *freqs)
+    return float(max(selectivity, 0.0) * row.rows)
 
 
 def doubled(number: int) -> bool:
