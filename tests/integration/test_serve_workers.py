@@ -6,13 +6,16 @@ syncs uploaded to them, each in a child of its own; runs of one organization nev
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from bench import load
 from rollbook.generate import District, write_district
+from rollbook.store.db import Database
 from tests.factories import Roster
 from tests.integration.syncing import wait_for
 
@@ -20,11 +23,16 @@ pytestmark = pytest.mark.slow
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture
-def served(backend: str, roster: Roster, tmp_path: Path) -> load.Server:
-    server = load.Server(backend, tmp_path, workers=2)
+@pytest.fixture(scope="module")
+def served(
+    backend: str, db: Database, client: TestClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[load.Server]:
+    """One pair of server processes for the module's tests (each test has an organization
+    of its own), started once per backend."""
+    server = load.Server(backend, tmp_path_factory.mktemp("served"), workers=2)
     try:
-        server.wait_ready(roster.slug, roster.district_admin().api.token or "")
+        first = Roster.new(db, client)
+        server.wait_ready(first.slug, first.district_admin().api.token or "")
         yield server
     finally:
         server.stop()
