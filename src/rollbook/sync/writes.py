@@ -7,17 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    Table,
-    bindparam,
-    func,
-    insert,
-    select,
-    text,
-    union,
-    update,
-)
+from sqlalchemy import Select, Table, bindparam, func, insert, select, text, union, update
 from sqlalchemy.orm import Session
 
 from rollbook.store.bulk import bulk_insert_dicts, parts
@@ -70,6 +60,8 @@ def analyze(ctx: RunContext, *tables: type[Any]) -> None:
     if not roster:
         return
     found = session.execute(_STATISTICS, {"names": roster}).all()
+    if not found:
+        return
     state = session.info.get(_ANALYZED)
     if state is None or state.txn != found[0].txn:
         # A new transaction: its counts of changed rows start again at zero.
