@@ -29,7 +29,6 @@ from rollbook.domain.permissions import Actor
 from rollbook.store.db import Database
 from rollbook.store.models import Change, Class, Org, Person, table_of, utcnow
 from rollbook.store.sync_tables import (
-    STAGE_TABLES,
     SyncConflict,
     SyncIssue,
     SyncKey,
@@ -52,7 +51,7 @@ from rollbook.sync.relations import apply_memberships, apply_products, resolve_e
 from rollbook.sync.schools import apply_schools
 from rollbook.sync.sources.oneroster_csv import open_snapshot
 from rollbook.sync.stage import clear_stage, stage_snapshot
-from rollbook.sync.writes import FEW_CHANGES, ConcurrentEdit, analyze
+from rollbook.sync.writes import FEW_CHANGES, ConcurrentEdit, analyze, analyze_staged
 
 log = logging.getLogger("rollbook.sync")
 Progress = Callable[[str, int], None]
@@ -280,6 +279,7 @@ class Engine:
             assert found is not None
             last = session.scalar(select(func.max(SyncIssue.id)).where(SyncIssue.run_id == run_id))
             found.stage_issue_max, found.phase = last or 0, "applying"
+            analyze_staged(session)
 
     def _quick(
         self, run_id: int, org_id: int, snapshot: Snapshot, progress: Progress | None
@@ -529,7 +529,7 @@ class Engine:
         return self._after_rollback(run_id, ctx, counts, held, conflicts, issues)
 
     def _steps(self, ctx: RunContext, progress: Progress | None) -> None:
-        analyze(ctx, *STAGE_TABLES, Person, Class)
+        analyze(ctx, Person, Class)
         for name, step in (
             ("schools", apply_schools),
             ("people", lambda c: PeopleStep(c).run()),

@@ -95,7 +95,7 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
 def apply_memberships(ctx: RunContext) -> None:
     """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
     session = ctx.session
-    analyze(ctx, SyncKey, StageEnrollment, Membership, Person, Class)
+    analyze(ctx, SyncKey, Membership, Person, Class)
     e = StageEnrollment
     kc, on_class = _key(ctx, "class", e.class_sourced_id)
     kp, on_person = _key(ctx, "person", e.user_sourced_id)
@@ -294,7 +294,7 @@ def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
 def apply_products(ctx: RunContext) -> None:
     """R14: products the SIS sends are associated at every run; its own it stops sending go."""
     session = ctx.session
-    analyze(ctx, StageClassResource, StageResource, ClassProduct, Class)
+    analyze(ctx, ClassProduct, Class)
     products = _products_of_resources(ctx)
     cr = StageClassResource
     kc, on_class = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref"))

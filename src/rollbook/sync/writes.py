@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, text, union, update
+from psycopg.errors import LockNotAvailable
+from sqlalchemy import Select, Table, func, insert, select, text, union, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from rollbook.store.bulk import bulk_insert_dicts, parts
 from rollbook.store.models import table_of, utcnow
-from rollbook.store.sync_tables import StageSkipped, SyncConflict, SyncIssue, SyncKey
+from rollbook.store.sync_tables import (
+    STAGE_TABLES,
+    StageSkipped,
+    SyncConflict,
+    SyncIssue,
+    SyncKey,
+)
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
 from rollbook.sync.records import Issue
+
+log = logging.getLogger("rollbook.sync")
 
 # Set in a session's `info` by a run that stages only a snapshot's changes.
 FEW_CHANGES = "rollbook.few_changes"
@@ -28,38 +39,44 @@ def analyze(ctx: RunContext, *tables: type[Any]) -> None:
     Rows written moments ago in this transaction have no statistics yet; without them the
     planner takes a million-row join for a ten-row one. SQLite plans from its indexes.
 
-    The work tables (`stage_`, `sync_`) hold this run's rows under a run id no statistics
-    have seen: they are sampled every time. The roster's tables are shared by every
-    organization, and sampling them is what costs (60 ms for `people` at 10,000 rows, most of
-    a run of fifty students): one is sampled when
+    Every organization's runs share these tables (the roster's, and the work tables by run
+    id), and sampling one costs (60 ms for `people` at 10,000 rows, most of a run of fifty
+    students). A table is sampled when
 
     - PostgreSQL has never sampled it;
     - its rows changed since it was last sampled (this transaction's changes and, before
       this transaction sampled it, other transactions') by more than 50 + 10% of the rows
       PostgreSQL believes it holds, autovacuum's own rule;
-    - or this run changed more of its rows than the statistics believe the organization
-      has there, + 100: the run has more than doubled the organization (its first run, most
-      often). Without it, the second run of a new organization of 200 students next to a
-      district of 10,000 looked its people up by nested loops over the staged rows, the
-      statistics expecting one person (24 ms a statement, `auto_explain`), and such plans
-      grow with the square of the organization.
+    - or this run changed more of its rows than the statistics believe its organization
+      (its run, for a work table) has there, + 100: the run has more than doubled them (an
+      organization's first run, a run's own work rows). Without it, the second run of a new
+      organization of 200 students next to a district of 10,000 looked its people up by
+      nested loops over the staged rows, the statistics expecting one person (24 ms a
+      statement, `auto_explain`), and such plans grow with the square of the organization.
+
+    `ANALYZE` holds its table's SHARE UPDATE EXCLUSIVE lock until the transaction ends, and
+    another run's `ANALYZE` of the same table waits for it: a run of fifty students waited
+    for a district's whole run to commit. So a run that changed fewer than `WAIT_TO_SAMPLE`
+    rows of a table since it last sampled it does not wait: where another transaction holds
+    the lock, it plans with the statistics there are (at that size a plan's mistake costs
+    little). The staged tables are sampled after staging, in a transaction of their own
+    (`analyze_staged`), never here.
     """
     session = ctx.session
     if session.get_bind().dialect.name != "postgresql":
         return
     few_changes = session.info.get(FEW_CHANGES)
-    roster = []
-    for model in tables:
-        name = model.__tablename__
-        if name.startswith(WORK_TABLES):
-            session.execute(text(f"ANALYZE {name}"))
-        elif not few_changes:
-            # A run read by its changes (sync/quick.py) changes a few rows of the roster's
-            # tables, whose statistics stay right.
-            roster.append(name)
-    if not roster:
+    names = [
+        model.__tablename__
+        for model in tables
+        # A run read by its changes (sync/quick.py) changes a few rows of the roster's
+        # tables, whose statistics stay right.
+        if model.__tablename__.startswith(WORK_TABLES) or not few_changes
+    ]
+    if not names:
         return
-    found = session.execute(_STATISTICS, {"names": roster}).all()
+    columns = ["run_id" if name.startswith(WORK_TABLES) else "org_id" for name in names]
+    found = session.execute(_STATISTICS, {"names": names, "columns": columns}).all()
     if not found:
         return
     state = session.info.get(_ANALYZED)
@@ -67,23 +84,56 @@ def analyze(ctx: RunContext, *tables: type[Any]) -> None:
         # A new transaction: its counts of changed rows start again at zero.
         state = session.info[_ANALYZED] = _Analyzed(found[0].txn)
     for row in found:
-        if stale(row, ctx.org.id, state.changed_at.get(row.name)):
-            session.execute(text(f"ANALYZE {row.name}"))
-            state.changed_at[row.name] = row.changed
+        key = ctx.run_id if row.column == "run_id" else ctx.org.id
+        changed_at = state.changed_at.get(row.name)
+        if stale(row, key, changed_at):
+            own = row.changed - (changed_at or 0)
+            if _sample(session, row.name, wait=own >= WAIT_TO_SAMPLE):
+                state.changed_at[row.name] = row.changed
 
 
-def stale(row: Any, org_id: int, changed_at: int | None) -> bool:
-    """Whether a roster table's statistics are to be refreshed (analyze above): `row` as
-    _STATISTICS reads it, `changed_at` this transaction's count of the table's changed rows
-    when it last sampled it (None: it has not)."""
+# Changed rows of a table from which a run waits for another transaction's `ANALYZE` of it.
+WAIT_TO_SAMPLE = 5000
+
+
+def _sample(session: Session, name: str, *, wait: bool) -> bool:
+    """`ANALYZE` a table; without `wait`, only if no other transaction holds its lock."""
+    if wait:
+        session.execute(text(f"ANALYZE {name}"))
+        return True
+    before = session.scalar(text("SELECT current_setting('lock_timeout')"))
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL lock_timeout = '20ms'"))
+            session.execute(text(f"ANALYZE {name}"))
+            session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": before})
+    except OperationalError as error:
+        if not isinstance(error.orig, LockNotAvailable):
+            raise
+        log.info("%s is being sampled by another transaction; planned without", name)
+        return False
+    return True
+
+
+def analyze_staged(session: Session) -> None:
+    """Sample the staged tables once a run's snapshot is staged, in a transaction of its own
+    that ends at once, so that no other run's sampling waits for this run (see analyze)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for model in STAGE_TABLES:
+            session.execute(text(f"ANALYZE {model.__tablename__}"))
+
+
+def stale(row: Any, key: int, changed_at: int | None) -> bool:
+    """Whether a table's statistics are to be refreshed (analyze above): `row` as
+    _STATISTICS reads it, `key` the organization (the run, for a work table) whose rows the
+    run changes, `changed_at` this transaction's count of the table's changed rows when it
+    last sampled it (None: it has not)."""
     if changed_at is None:
         run_changes = row.changed
         since = row.changed + row.committed
     else:
         run_changes = since = row.changed - changed_at
-    return bool(
-        row.rows < 0 or since > 50 + row.rows / 10 or run_changes > 100 + rows_of(org_id, row)
-    )
+    return bool(row.rows < 0 or since > 50 + row.rows / 10 or run_changes > 100 + rows_of(key, row))
 
 
 @dataclass
@@ -98,11 +148,12 @@ class _Analyzed:
 _ANALYZED = "rollbook.analyzed"
 # Per table: the rows PostgreSQL believes it holds (-1: never sampled), the rows this
 # transaction inserted, updated or deleted so far, those other transactions changed since its
-# last ANALYZE, and the statistics of its org_id; with the transaction's identity, since the
-# counts are per transaction.
+# last ANALYZE, and the statistics of the column that tells whose rows they are (org_id,
+# run_id); with the transaction's identity, since the counts are per transaction.
 _STATISTICS = text(
     """
     SELECT c.relname AS name,
+           t.col AS column,
            c.reltuples AS rows,
            pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid)
              + pg_stat_get_xact_tuples_deleted(c.oid) AS changed,
@@ -110,23 +161,23 @@ _STATISTICS = text(
            (pg_backend_pid(), now())::text AS txn,
            s.null_frac, s.n_distinct,
            s.most_common_vals::text::bigint[] AS common, s.most_common_freqs AS freqs
-    FROM pg_class c
+    FROM unnest(CAST(:names AS text[]), CAST(:columns AS text[])) AS t(name, col)
+    JOIN pg_class c ON c.relname = t.name AND c.relkind = 'r' AND pg_table_is_visible(c.oid)
     LEFT JOIN pg_stats s
-      ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = 'org_id'
-    WHERE c.relname IN :names AND c.relkind = 'r' AND pg_table_is_visible(c.oid)
+      ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = t.col
     """
-).bindparams(bindparam("names", expanding=True))
+)
 
 
-def rows_of(org_id: int, row: Any) -> float:
-    """The rows of the organization PostgreSQL's planner expects in a table, as its
-    estimate of `org_id = :org` computes them (eqsel: the most common values' frequencies,
-    else the rest shared evenly among the other distinct values)."""
+def rows_of(key: int, row: Any) -> float:
+    """The rows of an organization (a run) PostgreSQL's planner expects in a table, as its
+    estimate of `org_id = :key` (`run_id`) computes them (eqsel: the most common values'
+    frequencies, else the rest shared evenly among the other distinct values)."""
     if row.rows <= 0 or row.n_distinct is None:
         return 0.0
     common, freqs = row.common or [], row.freqs or []
-    if org_id in common:
-        return float(freqs[common.index(org_id)] * row.rows)
+    if key in common:
+        return float(freqs[common.index(key)] * row.rows)
     distinct = row.n_distinct if row.n_distinct > 0 else -row.n_distinct * row.rows
     others = distinct - len(common)
     share = 1.0 - sum(freqs) - row.null_frac
