@@ -8,12 +8,13 @@ to the driver in one call per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ColumnElement, String, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute, Session
 
 T = TypeVar("T")
 
@@ -95,3 +96,18 @@ def parts(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     parameters per statement, and batches of bounded memory."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def any_of(
+    session: Session,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Collection[Any],
+) -> ColumnElement[bool]:
+    """`column IN (values)` for a chunk of keys (see `parts`). On PostgreSQL the values go as
+    one array (`column = ANY(:values)`): an `IN` of 1,000 values is 1,000 parameters for
+    SQLAlchemy to render, the driver to split and the server to parse; looking up 100,000
+    people by SIS id 1,000 at a time took 0.26 s so, 0.66-0.72 s as an `IN`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    element = BigInteger() if column.type.python_type is int else String()
+    return column == any_(bindparam(None, list(values), type_=ARRAY(element)))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from rollbook.domain.fields import fields_of, mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import name_key
+from rollbook.store.bulk import any_of
 from rollbook.store.models import Class, table_of, utcnow
 from rollbook.store.sync_tables import StageClass, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -136,7 +137,9 @@ class ClassesStep:
         with planned_with_values(ctx.session):
             for column, values in (("external_id", externals), ("alt_external_id", codes)):
                 if values:
-                    query = select(_C).where(_C.c.org_id == ctx.org.id, _C.c[column].in_(values))
+                    query = select(_C).where(
+                        _C.c.org_id == ctx.org.id, any_of(ctx.session, _C.c[column], values)
+                    )
                     for row in ctx.session.execute(query):
                         stored[row.id] = row
         rows = list(stored.values())

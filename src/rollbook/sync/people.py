@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.bulk import any_of, bulk_insert_dicts
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -78,7 +78,10 @@ def _roles(
             StageRole.status,
             StageRole.row_print,
         )
-        .where(StageRole.run_id == ctx.run_id, StageRole.user_sourced_id.in_(sourced_ids))
+        .where(
+            StageRole.run_id == ctx.run_id,
+            any_of(ctx.session, StageRole.user_sourced_id, sourced_ids),
+        )
         .order_by(StageRole.line)
     )
     with planned_with_values(ctx.session):
@@ -98,13 +101,13 @@ def _standings(ctx: RunContext, sourced_ids: list[str]) -> dict[str, Standing]:
         return {}
     people = ctx.session.execute(
         select(_P.c.id, _P.c.external_id, _P.c.kind, _P.c.role, _P.c.admin_scope).where(
-            _P.c.org_id == ctx.org.id, _P.c.external_id.in_(sourced_ids)
+            _P.c.org_id == ctx.org.id, any_of(ctx.session, _P.c.external_id, sourced_ids)
         )
     ).all()
     schools: dict[int, list[int]] = defaultdict(list)
     for person_id, school_id in ctx.session.execute(
         select(PersonSchool.person_id, PersonSchool.school_id).where(
-            PersonSchool.person_id.in_([p.id for p in people])
+            any_of(ctx.session, PersonSchool.person_id, [p.id for p in people])
         )
     ):
         schools[person_id].append(school_id)
@@ -178,7 +181,9 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
     with planned_with_values(ctx.session):
         for column, values in wanted.items():
             if values:
-                query = select(*columns).where(_P.c.org_id == ctx.org.id, _P.c[column].in_(values))
+                query = select(*columns).where(
+                    _P.c.org_id == ctx.org.id, any_of(ctx.session, _P.c[column], values)
+                )
                 for row in ctx.session.execute(query):
                     found[row.id] = row
     return list(found.values())

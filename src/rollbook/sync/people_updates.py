@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from rollbook.domain.values import person_keys
+from rollbook.store.bulk import any_of
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
@@ -56,7 +57,7 @@ def settings_edited_by_hand(ctx: RunContext, ids: list[int]) -> set[int]:
         ctx.session.scalars(
             select(ProductSetting.person_id)
             .where(
-                ProductSetting.person_id.in_(ids),
+                any_of(ctx.session, ProductSetting.person_id, ids),
                 ProductSetting.source == "manual",
                 ProductSetting.sis_sends.is_(True),
             )
@@ -97,18 +98,20 @@ class PersonUpdater:
         # Locked until the run commits (PostgreSQL; SQLite's run holds the write lock): a hand
         # edit landing between this read and the write would make the run start over, and
         # eight busy editors could make it fail (tests/integration/test_concurrency.py).
-        locked = select(_P).where(_P.c.id.in_(ids)).with_for_update(key_share=True)
+        locked = select(_P).where(any_of(ctx.session, _P.c.id, ids)).with_for_update(key_share=True)
         people = {p.id: p for p in ctx.session.execute(locked)}
         schools: dict[int, list[int]] = defaultdict(list)
         for person_id, school_id in ctx.session.execute(
             select(PersonSchool.person_id, PersonSchool.school_id).where(
-                PersonSchool.person_id.in_(ids)
+                any_of(ctx.session, PersonSchool.person_id, ids)
             )
         ):
             schools[person_id].append(school_id)
         settings: dict[int, dict[tuple[str, str], tuple[Any, str, bool]]] = defaultdict(dict)
         for s in ctx.session.execute(
-            select(table_of(ProductSetting)).where(ProductSetting.person_id.in_(ids))
+            select(table_of(ProductSetting)).where(
+                any_of(ctx.session, ProductSetting.person_id, ids)
+            )
         ):
             settings[s.person_id][(s.product, s.setting)] = (s.value, s.source, s.sis_sends)
         updates: list[dict[str, Any]] = []

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from rollbook.store.bulk import bulk_insert, parts
+from rollbook.store.bulk import any_of, bulk_insert, parts
 from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
 from rollbook.store.sync_tables import (
     StageClassResource,
@@ -256,7 +256,7 @@ def _refs(ctx: RunContext, class_ids: set[int]) -> dict[int, str | None]:
     """The SIS ids of classes, for the change log."""
     refs: dict[int, str | None] = {}
     for part in parts(list(class_ids), IN_LIST):
-        query = select(Class.id, Class.external_id).where(Class.id.in_(part))
+        query = select(Class.id, Class.external_id).where(any_of(ctx.session, Class.id, part))
         refs.update((class_id, ref) for class_id, ref in ctx.session.execute(query))
     return refs
 
@@ -268,7 +268,7 @@ def _log_members(ctx: RunContext, rows: Sequence[Any], *, added: bool) -> None:
     for part in parts(list({r[1] for r in rows}), IN_LIST):
         for pid, first, last, ref in ctx.session.execute(
             select(Person.id, Person.first_name, Person.last_name, Person.external_id).where(
-                Person.id.in_(part)
+                any_of(ctx.session, Person.id, part)
             )
         ):
             names[pid] = (f"{first} {last}", ref)

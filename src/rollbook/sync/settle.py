@@ -27,7 +27,7 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 
-from rollbook.store.bulk import parts
+from rollbook.store.bulk import any_of, parts
 from rollbook.store.models import Class, Person, ProductSetting, table_of
 from rollbook.store.sync_tables import StageClass, StageRole, StageUser, SyncKey
 from rollbook.sync.context import RunContext
@@ -175,7 +175,7 @@ def unsettled(
     for part in parts(lines, chunk):
         rows = ctx.session.execute(
             select(table)
-            .where(table.c.run_id == ctx.run_id, table.c.line.in_(part))
+            .where(table.c.run_id == ctx.run_id, any_of(ctx.session, table.c.line, part))
             .order_by(table.c.line)
         ).all()
         yield list(rows)

@@ -13,7 +13,7 @@ from sqlalchemy import Select, Table, func, insert, select, text, union, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from rollbook.store.bulk import bulk_insert_dicts, parts
+from rollbook.store.bulk import any_of, bulk_insert_dicts, parts
 from rollbook.store.models import table_of, utcnow
 from rollbook.store.sync_tables import (
     STAGE_TABLES,
@@ -239,7 +239,7 @@ def ids_of_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> li
             table.c.org_id == rows[0]["org_id"],
             table.c.origin == "sis",
             table.c.created_at == rows[0]["created_at"],
-            table.c.external_id.in_(part),
+            any_of(session, table.c.external_id, part),
         )
         found.update((ref, entity_id) for ref, entity_id in session.execute(query))
     return [found[ref] for ref in refs]
@@ -406,7 +406,7 @@ def deactivate_absent(
                 row
                 for part in parts(sorted(among), CHUNK)
                 for row in ctx.session.execute(
-                    select(*columns).where(*active, table.c.external_id.in_(part))
+                    select(*columns).where(*active, any_of(ctx.session, table.c.external_id, part))
                 )
             ),
             key=lambda row: row[0],
@@ -414,7 +414,7 @@ def deactivate_absent(
     for part in parts(gone, CHUNK):
         ctx.session.execute(
             update(table)
-            .where(table.c.id.in_([row[0] for row in part]))
+            .where(any_of(ctx.session, table.c.id, [row[0] for row in part]))
             .values(
                 status="inactive",
                 version=table.c.version + 1,
