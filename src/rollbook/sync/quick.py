@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.matching import KEYS
-from rollbook.store.bulk import bulk_insert_dicts, parts
+from rollbook.store.bulk import any_of, bulk_insert_dicts, parts
 from rollbook.store.db import Database
 from rollbook.store.models import Change, Class, Membership, Person, table_of
 from rollbook.store.sync_tables import StageEnrollment, SyncKey, SyncRun
@@ -112,7 +112,7 @@ def hand_edited_people(session: Session, org_id: int, since: datetime) -> set[in
     person = table_of(Person)
     for part in parts(sorted(made), _IN):
         keyed = select(person.c.id).where(
-            person.c.id.in_(part),
+            any_of(session, person.c.id, part),
             or_(
                 func.coalesce(person.c.external_id, "") != "",
                 func.coalesce(person.c.alt_external_id, "") != "",
@@ -413,7 +413,7 @@ class Quick:
         for part in parts(sorted(named), _IN):
             query = select(person.c.kind).where(
                 person.c.org_id == org_id,
-                person.c.external_id.in_(part),
+                any_of(session, person.c.external_id, part),
                 person.c.origin == "sis",
             )
             kinds.update(PLURAL[kind] for kind in session.scalars(query))
@@ -573,7 +573,7 @@ class Quick:
                 .join(Class, Class.id == Membership.class_id)
                 .where(
                     Person.org_id == ctx.org.id,
-                    Person.external_id.in_(part),
+                    any_of(ctx.session, Person.external_id, part),
                     Membership.source == "sis",
                     Class.origin == "sis",
                 )
@@ -590,7 +590,7 @@ def _sis_ids(session: Session, org_id: int, ids: set[int]) -> set[str]:
     for part in parts(sorted(ids), _IN):
         query = select(person.c.external_id).where(
             person.c.org_id == org_id,
-            person.c.id.in_(part),
+            any_of(session, person.c.id, part),
             person.c.origin == "sis",
             person.c.external_id.is_not(None),
         )

@@ -15,13 +15,7 @@ from sqlalchemy.orm import Session
 
 from rollbook.store.bulk import any_of, bulk_insert_dicts, parts
 from rollbook.store.models import table_of, utcnow
-from rollbook.store.sync_tables import (
-    STAGE_TABLES,
-    StageSkipped,
-    SyncConflict,
-    SyncIssue,
-    SyncKey,
-)
+from rollbook.store.sync_tables import STAGE_TABLES, StageSkipped, SyncConflict, SyncIssue, SyncKey
 from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
 from rollbook.sync.records import Issue
