@@ -78,6 +78,17 @@ def _row_estimates(roster: Roster) -> dict[str, float]:
         return {name: float(rows) for name, rows in found}
 
 
+def _pretend_row_estimates(roster: Roster, rows: float) -> None:
+    """Set PostgreSQL's belief of how many rows those tables hold (-1: never sampled)."""
+    with roster.db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE pg_class SET reltuples = :rows WHERE relname IN :names").bindparams(
+                bindparam("names", expanding=True)
+            ),
+            {"rows": rows, "names": list(_READ_BY_REQUESTS)},
+        )
+
+
 def test_a_full_run_leaves_postgresql_knowing_the_tables_requests_read(
     roster: Roster, sis: Sis
 ) -> None:
@@ -86,13 +97,7 @@ def test_a_full_run_leaves_postgresql_knowing_the_tables_requests_read(
     or not yet round) PostgreSQL read the whole table for each page of 50 people."""
     if roster.db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's statistics; SQLite plans from its indexes")
-    with roster.db.engine.begin() as connection:  # as if never analyzed
-        connection.execute(
-            text("UPDATE pg_class SET reltuples = -1 WHERE relname IN :names").bindparams(
-                bindparam("names", expanding=True)
-            ),
-            {"names": list(_READ_BY_REQUESTS)},
-        )
+    _pretend_row_estimates(roster, -1)  # as if never analyzed
     assert set(_row_estimates(roster).values()) == {-1.0}
     assert sis.run(_rich()).status == "applied"
     assert all(rows > 0 for rows in _row_estimates(roster).values()), _row_estimates(roster)
@@ -107,13 +112,7 @@ def test_a_small_run_leaves_the_statistics_of_large_shared_tables_alone(
     if roster.db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's statistics; SQLite plans from its indexes")
     large = 5_000_000.0
-    with roster.db.engine.begin() as connection:  # as if a large district shared them
-        connection.execute(
-            text("UPDATE pg_class SET reltuples = :rows WHERE relname IN :names").bindparams(
-                bindparam("names", expanding=True)
-            ),
-            {"rows": large, "names": list(_READ_BY_REQUESTS)},
-        )
+    _pretend_row_estimates(roster, large)  # as if a large district shared them
     try:
         assert sis.run(_rich()).status == "applied"
         assert set(_row_estimates(roster).values()) == {large}
