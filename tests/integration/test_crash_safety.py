@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from rollbook.generate import District, write_district
 from rollbook.store.db import Database
+from rollbook.store.integrity import dangling_references
 from rollbook.store.sync_tables import SyncLock, SyncRun
 from tests.factories import Roster
 from tests.integration.syncing import Sis, canonical, rollbook_command
@@ -174,6 +175,11 @@ def _integrity(backend: str, db: Database) -> None:
         with sqlite3.connect(str(url.database)) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    # The references kept without constraints (store.models.refers_to), on both backends.
+    with db.session(write=False) as session:
+        dangling = dangling_references(session)
+    assert not any(dangling.values()), dangling
+    if url.get_backend_name() == "sqlite":
         return
     with db.engine.connect() as connection:
         for table in (
