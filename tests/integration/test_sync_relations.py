@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, update
 
+from rollbook.store.db import Database
+from rollbook.store.sync_tables import StageEnrollment
 from rollbook.sync import relations
 from tests.factories import Api, Roster
 from tests.integration.helpers import error_of, history, new_class, new_student, walk
@@ -181,6 +184,42 @@ def test_r15_sis_class_members_are_exactly_what_the_sis_sends(roster: Roster, si
     assert changes["members_removed"]["field"] == "students"
     assert [m["sourced_id"] for m in changes["members_added"]["new"]] == ["t2"]
     assert changes["members_added"]["field"] == "educators"
+
+
+def test_r15_enrollment_roles_count_whatever_their_case(roster: Roster, sis: Sis) -> None:
+    snap = district(students=2, teachers=2, classes=1)
+    snap.unenroll(class_id="c1")
+    snap.enroll("c1", "u1", "Student")
+    snap.enroll("c1", "u2", "STUDENT")
+    snap.enroll("c1", "t1", "Teacher")
+    snap.enroll("c1", "t2", "aIDE")
+    assert sis.run(snap).status == "applied"
+    assert sis.members("c1") == {"u1": "sis", "u2": "sis", "t1": "sis", "t2": "sis"}
+
+
+def test_r15_a_run_staged_with_roles_as_sent_applies_its_members_when_approved(
+    db: Database, roster: Roster, sis: Sis
+) -> None:
+    """Enrollment roles are staged lower-cased; a run held for approval may have been staged
+    before that, with the roles as the SIS sent them, and be approved after an upgrade."""
+    snap = district(students=3, teachers=1, classes=1)
+    assert sis.run(snap).status == "applied"
+    day2 = snap.copy()
+    day2.remove_user("u1")
+    day2.remove_user("u2")
+    day2.student("u9", "student9", given="Nue", family="Vo")
+    day2.enroll("c1", "u9")
+    held = sis.run(day2)
+    assert held.status == "needs_approval"
+    with db.writing() as session:
+        changed = session.execute(
+            update(StageEnrollment)
+            .where(StageEnrollment.run_id == int(held.id))
+            .values(role=func.upper(StageEnrollment.role))
+        )
+        assert changed.rowcount == 3  # type: ignore[attr-defined]
+    assert sis.approve(held.id).status == "applied"
+    assert sis.members("c1") == {"u3": "sis", "u9": "sis", "t1": "sis"}
 
 
 def test_r15_sis_class_members_cannot_be_changed_by_hand(roster: Roster, sis: Sis) -> None:

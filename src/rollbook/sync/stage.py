@@ -130,7 +130,9 @@ def _enrollment(run_id: int, row: EnrollmentRow) -> dict[str, Any]:
         "line": row.line,
         "class_sourced_id": row.class_sourced_id,
         "user_sourced_id": row.user_sourced_id,
-        "role": row.role,
+        # Lower-cased, so that PostgreSQL estimates the memberships' role filter from the
+        # column's statistics (sync/relations.py `apply_memberships`).
+        "role": row.role.lower(),
         "status": row.status,
     }
 
