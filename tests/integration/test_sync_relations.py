@@ -170,6 +170,16 @@ def test_r15_sis_class_members_are_exactly_what_the_sis_sends(roster: Roster, si
     report = sis.run(snap)
     assert sis.members("c1") == {"u1": "sis", "u2": "sis", "u3": "sis", "t1": "sis"}
     assert report.counts["enrollments"] == {"added": 8, "removed": 0}
+    # R23: the first run's members are logged as added, by class and field, like any run's.
+    first = [
+        (c["field"], c["new"])
+        for c in report.changes
+        if c["sourced_id"] == "c1" and c["action"] == "members_added"
+    ]
+    assert sorted((f, sorted(m["sourced_id"] for m in new)) for f, new in first) == [
+        ("educators", ["t1"]),
+        ("students", ["u1", "u2", "u3"]),
+    ]
     day2 = snap.copy()
     day2.unenroll(class_id="c1", user_id="u1")
     day2.enroll("c1", "t2", "aide")

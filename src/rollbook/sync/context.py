@@ -214,6 +214,12 @@ class RunContext:
     gone: dict[str, set[str]] | None = None
     # Entities deactivated for being absent (R19), by kind: part of `deactivated`.
     absent: dict[str, int] = field(default_factory=dict)
+    # Memberships the run's enrollments make (one a line, for the copy of its snapshot).
+    members_sent: int = 0
+    # The organization held no person before the run (its first sync): there is nobody to
+    # match a record with (R6) and, a membership being of a person, no membership to compare
+    # what the SIS sends with (R15).
+    first: bool = False
 
     @property
     def full(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -466,6 +466,7 @@ class Engine:
                 catalogue=self.catalogue,
                 log=ChangeLog(session, org.id, run.id, actor, preview=run.dry_run),
                 gone=quick.gone if quick else None,
+                first=not session.scalar(select(exists().where(Person.org_id == org.id))),
             )
             if quick is not None:
                 if not quick.catch_up(session, run_id=run.id, org_id=run.org_id):
@@ -506,7 +507,7 @@ class Engine:
                 else:
                     counts["records"] = _records(session, run.id)
                     if self.copies is not None and keep and run.mode == "full":
-                        self._facts[run.id] = _members(session, run.id)
+                        self._facts[run.id] = ctx.members_sent
                 _drop_work_tables(session, run.id)
                 counts["errors"] += staged_issues["error"]
                 counts["warnings"] += staged_issues["warning"]
@@ -676,11 +677,6 @@ def _memberships(ctx: RunContext) -> None:
     if not ctx.full:
         resolve_existing(ctx)
     apply_memberships(ctx)
-
-
-def _members(session: Session, run_id: int) -> int:
-    """Memberships a full run's enrollments made (one a line, for its copy to serve)."""
-    return int(session.scalar(select(func.count()).where(SyncMember.run_id == run_id)) or 0)
 
 
 def _over_threshold(ctx: RunContext, threshold_percent: int) -> bool:

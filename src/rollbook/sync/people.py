@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.engine import Row
 
 from rollbook.domain.fields import mask_of
@@ -198,11 +198,6 @@ class PeopleStep:
         self.twice = _claimed_twice(ctx)
         self.contested = _contested(ctx)
         self.keys = KeyWriter(ctx)
-        # No person in the organization before the run (its first sync): a record could only
-        # meet a person this run created from another record sharing a key with it, and R9
-        # holds both of those back (a sourcedId, username or identifier two records carry),
-        # so there is nobody to look up (a tenth of a first sync on PostgreSQL).
-        self.first = not ctx.session.scalar(select(exists().where(_P.c.org_id == ctx.org.id)))
         # The `sis_print` of each record of the chunk at hand, by SIS id.
         self.prints: dict[str, str | None] = {}
         # Sourced ids with a row skipped for an error; one staged row may share it (R9).
@@ -294,7 +289,11 @@ class PeopleStep:
                 )
                 continue
             records.append(made)
-        rows = _candidates(ctx, records) if records and not self.first else []
+        # A first sync: a record could only meet a person this run created from another record
+        # sharing a key with it, and R9 holds both of those back (a sourcedId, username or
+        # identifier two records carry), so there is nobody to look up (a tenth of a first
+        # sync on PostgreSQL).
+        rows = _candidates(ctx, records) if records and not ctx.first else []
         by_id = {row.id: row for row in rows}
         index = CandidateIndex(rows, PERSON_KEYS)
         creates: list[Incoming] = []

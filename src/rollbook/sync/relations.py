@@ -2,7 +2,8 @@
 
 What the SIS sends is resolved to ids with joins on the run's keys (`sync_keys`) and put in
 `sync_members` / `sync_products`; the differences with what is stored are then read, logged
-per class and written, each in a few statements.
+per class and written, each in a few statements. An organization's first run has no
+membership to compare with: its memberships are written straight from the join.
 """
 
 from __future__ import annotations
@@ -11,7 +12,19 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from rollbook.store.bulk import any_of, bulk_insert, parts
@@ -92,10 +105,8 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
         record_issue(ctx, Issue(file, line, column, f"unknown_{what}", message, None, "error"))
 
 
-def apply_memberships(ctx: RunContext) -> None:
-    """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
-    session = ctx.session
-    analyze(ctx, SyncKey, Membership, Person, Class)
+def _sent(ctx: RunContext, *leading: Any) -> Select[Any]:
+    """The memberships the run's enrollments make: (*leading, class id, person id, role)."""
     e = StageEnrollment
     kc, on_class = _key(ctx, "class", e.class_sourced_id)
     kp, on_person = _key(ctx, "person", e.user_sourced_id)
@@ -105,9 +116,9 @@ def apply_memberships(ctx: RunContext) -> None:
     # statistics make the `OR` near 100%, and `lower` still reads the rows of a run staged
     # before roles were lower-cased and approved after an upgrade.
     role = or_(e.role.in_(MEMBER_ROLES), func.lower(e.role).in_(MEMBER_ROLES))
-    sent = (
+    return (
         # A member's role is their kind: Membership.role is `student` or `educator`.
-        select(literal(ctx.run_id), kc.entity_id, kp.entity_id, func.min(Person.kind))
+        select(*leading, kc.entity_id, kp.entity_id, func.min(Person.kind))
         .select_from(e)
         .join(kc, on_class)
         .join(kp, on_person)
@@ -118,9 +129,69 @@ def apply_memberships(ctx: RunContext) -> None:
         .where(e.run_id == ctx.run_id, _active(e.status), role)
         .group_by(kc.entity_id, kp.entity_id)
     )
-    session.execute(
-        insert(SyncMember).from_select(["run_id", "class_id", "person_id", "role"], sent)
+
+
+def _first_memberships(ctx: RunContext) -> None:
+    """An organization's first run (no person, so no membership, before it): all it sends is
+    added, nothing is removed or taken over from a hand-made one. Written by one
+    `INSERT … SELECT` instead of going through `sync_members` and back, then read a range of
+    classes at a time for the change log (R23)."""
+    session = ctx.session
+    m = table_of(Membership)
+    sent = _sent(
+        ctx,
+        literal(ctx.org.id, m.c.org_id.type),
+        literal("sis", m.c.source.type),
+        literal(utcnow(), m.c.created_at.type),
     )
+    columns = ["org_id", "source", "created_at", "class_id", "person_id", "role"]
+    written = session.execute(
+        insert(m)
+        .from_select(columns, sent)
+        # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's, not SQLite's).
+        .execution_options(preserve_rowcount=True)
+    )
+    ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
+    if not ctx.members_sent:
+        return
+    k = SyncKey
+    class_ids = session.scalars(
+        select(k.entity_id)
+        .where(
+            k.run_id == ctx.run_id,
+            k.kind == "class",
+            k.state.in_(_RESOLVED),
+            k.entity_id.is_not(None),
+        )
+        .distinct()
+        .order_by(k.entity_id)
+    ).all()
+    for start in range(0, len(class_ids), CLASS_BATCH):
+        first, last = class_ids[start], class_ids[min(start + CLASS_BATCH, len(class_ids)) - 1]
+        # Of the table, not the mapped class: rows, not ORM results (0.9 s of 510,000).
+        added = session.execute(
+            select(m.c.class_id, m.c.person_id, m.c.role)
+            .where(m.c.class_id.between(first, last), m.c.org_id == ctx.org.id)
+            .order_by(m.c.class_id, m.c.role, m.c.person_id)
+        ).all()
+        _log_members(ctx, added, added=True)
+
+
+def apply_memberships(ctx: RunContext) -> None:
+    """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
+    session = ctx.session
+    analyze(ctx, SyncKey, Membership, Person, Class)
+    if ctx.first:
+        _first_memberships(ctx)
+        _unresolved_enrollments(ctx)
+        return
+    sent = _sent(ctx, literal(ctx.run_id))
+    written = session.execute(
+        insert(SyncMember)
+        .from_select(["run_id", "class_id", "person_id", "role"], sent)
+        .execution_options(preserve_rowcount=True)
+    )
+    ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     analyze(ctx, SyncMember)
     _unresolved_enrollments(ctx)
     member = and_(
