@@ -49,11 +49,11 @@ def refers_to(target: str) -> dict[str, str]:
 
     The relation and history tables take millions of rows in a sync (five memberships a
     student), and on PostgreSQL a constraint checks each inserted row by a query of its own
-    that also locks the row it finds: the three of a membership made writing one 4.2 times
-    as slow, and a first sync of 100,000 students 20-30% slower. The references hold without
-    them: an organization, school, person or class is never deleted (R19 deactivates), and
-    every writer takes the ids it writes from rows it has just read or written in the same
-    transaction. `dangling_references` checks them.
+    that also locks the row it finds: with the three of a membership, writing memberships
+    took 4.2 times as long (docs/decisions.md, Sync, has the figures). The references hold
+    without them: an organization, school, person or class is never deleted (R19
+    deactivates), and every writer takes the ids it writes from rows it has just read or
+    written in the same transaction. `store.integrity.dangling_references` checks them.
     """
     return {"references": target}
 
