@@ -138,11 +138,12 @@ def _first_memberships(ctx: RunContext) -> None:
     classes at a time for the change log (R23)."""
     session = ctx.session
     m = table_of(Membership)
+    now = utcnow()
     sent = _sent(
         ctx,
         literal(ctx.org.id, m.c.org_id.type),
         literal("sis", m.c.source.type),
-        literal(utcnow(), m.c.created_at.type),
+        literal(now, m.c.created_at.type),
     )
     columns = ["org_id", "source", "created_at", "class_id", "person_id", "role"]
     written = session.execute(
@@ -171,7 +172,13 @@ def _first_memberships(ctx: RunContext) -> None:
         # Of the table, not the mapped class: rows, not ORM results (0.9 s of 510,000).
         added = session.execute(
             select(m.c.class_id, m.c.person_id, m.c.role)
-            .where(m.c.class_id.between(first, last), m.c.org_id == ctx.org.id)
+            .where(
+                m.c.class_id.between(first, last),
+                m.c.org_id == ctx.org.id,
+                # Only the rows written above, whatever a person adds meanwhile (PostgreSQL).
+                m.c.source == "sis",
+                m.c.created_at == now,
+            )
             .order_by(m.c.class_id, m.c.role, m.c.person_id)
         ).all()
         _log_members(ctx, added, added=True)
