@@ -169,7 +169,8 @@ def _first_memberships(ctx: RunContext) -> None:
     ).all()
     for start in range(0, len(class_ids), CLASS_BATCH):
         first, last = class_ids[start], class_ids[min(start + CLASS_BATCH, len(class_ids)) - 1]
-        # Of the table, not the mapped class: rows, not ORM results (0.9 s of 510,000).
+        # Of the table, not the mapped class: plain rows, not ORM results (a third less to
+        # fetch 510,000 under py-spy).
         added = session.execute(
             select(m.c.class_id, m.c.person_id, m.c.role)
             .where(
