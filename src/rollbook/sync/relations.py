@@ -8,9 +8,9 @@ membership to compare with: its memberships are written straight from the join.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Select,
@@ -50,6 +50,7 @@ MAX_REFERENCE_ERRORS = 10_000
 # Classes whose added memberships are read, logged and written together (some 50,000
 # memberships at 25 a class).
 CLASS_BATCH = 2_000
+_Id = TypeVar("_Id")
 
 
 def _active(status: Any) -> Any:
@@ -131,6 +132,14 @@ def _sent(ctx: RunContext, *leading: Any) -> Select[Any]:
     )
 
 
+def _class_ranges(class_ids: Sequence[_Id]) -> Iterator[tuple[_Id, _Id]]:
+    """The first and last of each `CLASS_BATCH` of sorted class ids: the memberships of a
+    large district are read a range of classes at a time (read at once, millions of them
+    held more than a gigabyte)."""
+    for part in parts(class_ids, CLASS_BATCH):
+        yield part[0], part[-1]
+
+
 def _first_memberships(ctx: RunContext) -> None:
     """An organization's first run (no person, so no membership, before it): all it sends is
     added, nothing is removed or taken over from a hand-made one. Written by one
@@ -167,8 +176,7 @@ def _first_memberships(ctx: RunContext) -> None:
         .distinct()
         .order_by(k.entity_id)
     ).all()
-    for start in range(0, len(class_ids), CLASS_BATCH):
-        first, last = class_ids[start], class_ids[min(start + CLASS_BATCH, len(class_ids)) - 1]
+    for first, last in _class_ranges(class_ids):
         # Of the table, not the mapped class: plain rows, not ORM results (a third less to
         # fetch 510,000 under py-spy).
         added = session.execute(
@@ -189,9 +197,9 @@ def apply_memberships(ctx: RunContext) -> None:
     """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
     session = ctx.session
     analyze(ctx, SyncKey, Membership, Person, Class)
+    _unresolved_enrollments(ctx)
     if ctx.first:
         _first_memberships(ctx)
-        _unresolved_enrollments(ctx)
         return
     sent = _sent(ctx, literal(ctx.run_id))
     written = session.execute(
@@ -201,7 +209,6 @@ def apply_memberships(ctx: RunContext) -> None:
     )
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     analyze(ctx, SyncMember)
-    _unresolved_enrollments(ctx)
     member = and_(
         SyncMember.run_id == ctx.run_id,
         SyncMember.class_id == Membership.class_id,
@@ -218,8 +225,6 @@ def apply_memberships(ctx: RunContext) -> None:
         )
         .order_by(SyncMember.class_id, SyncMember.role, SyncMember.person_id)
     )
-    # A range of classes at a time: a first sync of a large district adds millions of
-    # memberships, which read at once held more than a gigabyte.
     class_ids = session.scalars(
         select(SyncMember.class_id)
         .where(SyncMember.run_id == ctx.run_id)
@@ -227,8 +232,7 @@ def apply_memberships(ctx: RunContext) -> None:
         .order_by(SyncMember.class_id)
     ).all()
     now = utcnow()
-    for start in range(0, len(class_ids), CLASS_BATCH):
-        first, last = class_ids[start], class_ids[min(start + CLASS_BATCH, len(class_ids)) - 1]
+    for first, last in _class_ranges(class_ids):
         to_add = session.execute(added.where(SyncMember.class_id.between(first, last))).all()
         _log_members(ctx, to_add, added=True)
         # Only the added ones, read above for the log: not an INSERT … SELECT of every sent
