@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, update
 
@@ -10,7 +12,7 @@ from rollbook.store.sync_tables import StageEnrollment
 from rollbook.sync import relations
 from tests.factories import Api, Roster
 from tests.integration.helpers import error_of, history, new_class, new_student, walk
-from tests.integration.syncing import Sis
+from tests.integration.syncing import Report, Sis
 from tests.oneroster import OneRoster, district
 
 
@@ -284,13 +286,17 @@ def test_r15_enrollments_of_a_deactivated_class_are_not_applied(roster: Roster, 
 def test_r15_r23_members_of_more_classes_than_one_query_takes_are_all_logged(
     roster: Roster, sis: Sis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Added memberships are read, logged and written a range of classes at a time, and the
-    log's class ids and people looked up a part at a time (a large district's first sync
-    adds millions of memberships in some 200,000 classes; PostgreSQL takes 65,535
-    parameters in a statement): here ranges of 2 classes and parts of 2, across 5 classes."""
+    """A later run reads, logs and writes its added memberships a range of classes at a
+    time, and looks the log's class ids and people up a part at a time (PostgreSQL takes
+    65,535 parameters in a statement): here ranges of 2 classes and parts of 2, across 5
+    classes that a second run fills."""
     monkeypatch.setattr(relations, "IN_LIST", 2)
     monkeypatch.setattr(relations, "CLASS_BATCH", 2)
-    report = sis.run(district(students=3, teachers=1, classes=5))
+    snap = district(students=3, teachers=1, classes=5)
+    empty = snap.copy()
+    empty.unenroll()
+    sis.run(empty)
+    report = sis.run(snap)
     for n in range(1, 6):
         added = {
             c["field"]: {m["sourced_id"]: m["name"] for m in c["new"]}
@@ -303,3 +309,37 @@ def test_r15_r23_members_of_more_classes_than_one_query_takes_are_all_logged(
         }, n
         assert sis.members(f"c{n}") == {"u1": "sis", "u2": "sis", "u3": "sis", "t1": "sis"}
     assert report.counts["enrollments"] == {"added": 20, "removed": 0}
+
+
+def _member_lists(report: Report, sourced_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        c["field"]: c["new"]
+        for c in report.changes_of(sourced_id)
+        if c["action"] == "members_added"
+    }
+
+
+def test_r23_a_first_run_logs_its_members_as_any_run_does(sis: Sis) -> None:
+    """A first run's membership log is built by the database (sync/relations.py), a later
+    run's in Python: the same entries, members in the order of their ids, names with
+    quotes, backslashes and letters beyond ASCII kept as they are."""
+    snap = district(students=4, teachers=1, classes=2)
+    snap.find("users", "u2")["givenName"] = 'Zoë "Z"'
+    snap.find("users", "u3")["familyName"] = "O'Brien\\Ñ"
+    first_run = snap.copy()
+    first_run.unenroll(class_id="c2")
+    first = sis.run(first_run)
+    later = sis.run(snap)
+
+    def expected(refs: list[str]) -> list[dict[str, Any]]:
+        people = sorted((sis.person(r) for r in refs), key=lambda p: p.id)
+        return [
+            {"id": str(p.id), "sourced_id": p.external_id, "name": f"{p.first_name} {p.last_name}"}
+            for p in people
+        ]
+
+    students = expected(["u4", "u3", "u2", "u1"])
+    assert {'Zoë "Z" Dent2', "Stu3 O'Brien\\Ñ"} <= {m["name"] for m in students}
+    assert _member_lists(first, "c1") == {"students": students, "educators": expected(["t1"])}
+    assert _member_lists(later, "c2") == {"students": students, "educators": expected(["t1"])}
+    assert first.counts["enrollments"] == {"added": 5, "removed": 0}

@@ -12,19 +12,32 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
+from sqlalchemy import Select, insert, literal, select
 from sqlalchemy.orm import Session
 
 from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.permissions import Actor
 from rollbook.domain.values import is_digits
-from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.bulk import bulk_insert, bulk_insert_dicts
 from rollbook.store.models import Change, Org, table_of, utcnow
 
 if TYPE_CHECKING:
     from rollbook.sync.reconcile import FieldChange
 
+# The columns of a change row that `add` sets; the rest are the log's own (`_own`).
+_VARYING = (
+    "entity_kind",
+    "entity_id",
+    "entity_ref",
+    "action",
+    "field",
+    "old",
+    "new",
+    "manual_edit_overwritten",
+)
 PLURAL = {"student": "students", "educator": "educators", "class": "classes"}
 ENTITY_COUNTS = ("created", "adopted", "updated", "deactivated", "reactivated", "unchanged")
 BATCH = 5000
@@ -78,8 +91,6 @@ class ChangeLog:
             self.created.add((entity_kind, entity_id))
         self._rows.append(
             {
-                "org_id": self.org_id,
-                "run_id": self.run_id,
                 "entity_kind": entity_kind,
                 "entity_id": entity_id,
                 "entity_ref": ref,
@@ -88,11 +99,6 @@ class ChangeLog:
                 "old": old,
                 "new": new,
                 "manual_edit_overwritten": overwritten,
-                "preview": self.preview,
-                "actor_kind": self.actor.kind,
-                "actor_id": self.actor.id,
-                "actor_name": self.actor.name,
-                "at": utcnow(),
             }
         )
         if len(self._rows) >= BATCH:
@@ -103,13 +109,76 @@ class ChangeLog:
             return
         self.written += len(self._rows)
         if self.preview:
-            if self._spool is None:
-                # Closed by write_preview() or discard(), once the run is over.
-                self._spool = tempfile.TemporaryFile(prefix="rollbook-preview-")  # noqa: SIM115
-            pickle.dump(self._rows, self._spool)
+            self._spool_rows()
         else:
-            bulk_insert_dicts(self.session, table_of(Change), self._rows)
+            # What every row of the batch shares is processed once (timestamps and flags
+            # went through SQLAlchemy's types row by row).
+            bulk_insert(
+                self.session,
+                table_of(Change),
+                _VARYING,
+                map(itemgetter(*_VARYING), self._rows),
+                constants=self._own(),
+            )
         self._rows = []
+
+    def _own(self) -> dict[str, Any]:
+        """The columns that all of this log's rows written now share."""
+        return {
+            "org_id": self.org_id,
+            "run_id": self.run_id,
+            "preview": self.preview,
+            "actor_kind": self.actor.kind,
+            "actor_id": self.actor.id,
+            "actor_name": self.actor.name,
+            "at": utcnow(),
+        }
+
+    def _spool_rows(self) -> None:
+        if not self._rows:
+            return
+        if self._spool is None:
+            # Closed by write_preview() or discard(), once the run is over.
+            self._spool = tempfile.TemporaryFile(prefix="rollbook-preview-")  # noqa: SIM115
+        pickle.dump(self._rows, self._spool)
+        self._rows = []
+
+    def add_from(self, query: Select[Any]) -> int:
+        """Changes the database builds itself from `query`, whose columns are named after
+        those of the change table (the rest are this log's own), written in one statement;
+        a preview spools them as it does the others. Returns how many."""
+        self.flush()
+        table = table_of(Change)
+        own = {**self._own(), "manual_edit_overwritten": False}
+        names = list(query.selected_columns.keys())
+        rows = query.add_columns(
+            *(literal(value, table.c[name].type).label(name) for name, value in own.items())
+        )
+        written: int = self.session.execute(
+            insert(table)
+            .from_select([*names, *own], rows)
+            .execution_options(preserve_rowcount=True)
+        ).rowcount  # type: ignore[attr-defined]
+        self.written += written
+        if self.preview:
+            self.absorb()
+        return written
+
+    def absorb(self) -> None:
+        """Move the changes of this run written to the table into the spool (a preview's, or
+        a held run's before its rollback)."""
+        table = table_of(Change)
+        of_run = table.c.run_id == self.run_id
+        rows = self.session.execute(select(table).where(of_run).order_by(table.c.id))
+        for row in rows:
+            values = dict(row._mapping)
+            values.pop("id")
+            values["preview"] = True
+            self._rows.append(values)
+            if len(self._rows) >= BATCH:
+                self._spool_rows()
+        self._spool_rows()
+        self.session.execute(table.delete().where(of_run))
 
     def _spooled(self) -> Iterator[list[dict[str, Any]]]:
         if self._spool is None:
@@ -153,10 +222,13 @@ class ChangeLog:
     def write_preview(self, session: Session) -> None:
         """After the rollback: store the spooled changes as the run's preview."""
         self.flush()
+        own = {**self._own(), "preview": True}
         for rows in self._spooled():
-            for row in rows:
+            # Rows of `add` carry what varies, rows read back by `absorb` every column.
+            full = [{**own, **row} for row in rows]
+            for row in full:
                 self._forget_created(row)
-            bulk_insert_dicts(session, table_of(Change), rows)
+            bulk_insert_dicts(session, table_of(Change), full)
         self.discard()
 
     def _forget_created(self, row: dict[str, Any]) -> None:

@@ -519,7 +519,7 @@ class Engine:
                     return run
                 if not run.dry_run:
                     ctx.log.preview = True
-                    _capture(session, ctx.log)
+                    ctx.log.absorb()
                 conflicts = _conflict_rows(session, run.id)
                 issues = _issue_rows(session, run.id, after=run.stage_issue_max)
                 session.rollback()
@@ -716,21 +716,6 @@ def _records(session: Session, run_id: int) -> dict[str, int]:
 def _drop_work_tables(session: Session, run_id: int) -> None:
     for table in (SyncKey, SyncMember, SyncProduct):
         session.execute(delete(table).where(table.run_id == run_id))
-
-
-def _capture(session: Session, log: ChangeLog) -> None:
-    """A held run: read back the changes it wrote, to keep them as its preview."""
-    rows = session.execute(
-        select(table_of(Change)).where(Change.run_id == log.run_id).order_by(Change.id)
-    ).all()
-    for row in rows:
-        values = dict(row._mapping)
-        values.pop("id")
-        values["preview"] = True
-        log._rows.append(values)
-        if len(log._rows) >= 5000:
-            log.flush()
-    log.flush()
 
 
 def _conflict_rows(session: Session, run_id: int) -> list[dict[str, Any]]:
