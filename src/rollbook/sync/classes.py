@@ -32,6 +32,7 @@ from rollbook.sync.writes import (
     deactivate_absent,
     doubled,
     ids_of_new,
+    new_sis_entity,
     planned_with_values,
     record_conflict,
     record_issue,
@@ -192,21 +193,13 @@ class ClassesStep:
             rows.append(
                 {
                     **{c: record.values[c] for c in _COLUMNS},
-                    "org_id": ctx.org.id,
-                    "origin": "sis",
                     "name_key": name_key(record.values["name"]),
-                    "notes": None,
-                    "version": 1,
-                    "synced_version": 1,
                     "sis_hash": record.digest(),
                     "sis_print": self.prints[record.sourced_id],
-                    "manual_mask": 0,
                     "sis_mask": mask_of("class", sent),
-                    "created_at": now,
-                    "updated_at": now,
                 }
             )
-        ids = ids_of_new(ctx.session, _C, rows)
+        ids = ids_of_new(ctx.session, _C, rows, new_sis_entity(ctx, now))
         for record, class_id in zip(records, ids, strict=True):
             ctx.bump("class", "created")
             ctx.log.add(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select, union
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Row
 from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import any_of, bulk_insert_dicts
+from rollbook.store.bulk import any_of, bulk_insert, bulk_insert_dicts
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -43,6 +44,7 @@ from rollbook.sync.writes import (
     deactivate_absent,
     doubled,
     ids_of_new,
+    new_sis_entity,
     planned_with_values,
     record_conflict,
     record_issue,
@@ -68,24 +70,21 @@ def _roles(
     prints: dict[str, tuple[int, int]] = {}
     if ctx.version != "1.2":
         return found, prints
-    query = (
-        select(
-            StageRole.user_sourced_id,
-            StageRole.role,
-            StageRole.role_type,
-            StageRole.org_sourced_id,
-            StageRole.line,
-            StageRole.status,
-            StageRole.row_print,
-        )
-        .where(
-            StageRole.run_id == ctx.run_id,
-            any_of(ctx.session, StageRole.user_sourced_id, sourced_ids),
-        )
-        .order_by(StageRole.line)
-    )
+    sr = table_of(StageRole)  # Plain rows, not ORM results: a third less to fetch.
+    query = select(
+        sr.c.user_sourced_id,
+        sr.c.role,
+        sr.c.role_type,
+        sr.c.org_sourced_id,
+        sr.c.line,
+        sr.c.status,
+        sr.c.row_print,
+    ).where(sr.c.run_id == ctx.run_id, any_of(ctx.session, sr.c.user_sourced_id, sourced_ids))
     with planned_with_values(ctx.session):
-        rows = ctx.session.execute(query).all()
+        # In file order, sorted here: asked of the database, SQLite walked the run's roles
+        # in line order to spare the sort, all of them for each chunk of users (1,000
+        # chunks of a million roles in a first sync of 1,000,000 students).
+        rows = sorted(ctx.session.execute(query), key=itemgetter(4))
     for user, role, role_type, org_ref, line, status, row_print in rows:
         total, count = prints.get(user, (0, 0))
         prints[user] = (total + (row_print or 0), count + 1)
@@ -354,27 +353,15 @@ class PeopleStep:
             return
         ctx = self.ctx
         now = utcnow()
-        rows = [_person_row(ctx, r, now, self.prints[r.sourced_id]) for r in records]
-        ids = ids_of_new(ctx.session, _P, rows)
+        rows = [_person_row(r, self.prints[r.sourced_id]) for r in records]
+        ids = ids_of_new(ctx.session, _P, rows, new_sis_entity(ctx, now))
         schools, settings = [], []
         for record, person_id in zip(records, ids, strict=True):
             schools += [
                 {"person_id": person_id, "school_id": s, "org_id": ctx.org.id}
                 for s in record.values["school_ids"]
             ]
-            settings += [
-                {
-                    "person_id": person_id,
-                    "product": p,
-                    "setting": s,
-                    "org_id": ctx.org.id,
-                    "value": v,
-                    "source": "sis",
-                    "sis_sends": True,
-                    "updated_at": now,
-                }
-                for (p, s), v in record.settings.items()
-            ]
+            settings += [(person_id, p, s, v) for (p, s), v in record.settings.items()]
             ctx.bump(record.kind, "created")
             ctx.counts["product_settings_changed"] += len(record.settings)
             ctx.log.add(
@@ -384,7 +371,18 @@ class PeopleStep:
         if schools:
             bulk_insert_dicts(ctx.session, table_of(PersonSchool), schools)
         if settings:
-            bulk_insert_dicts(ctx.session, table_of(ProductSetting), settings)
+            bulk_insert(
+                ctx.session,
+                table_of(ProductSetting),
+                ["person_id", "product", "setting", "value"],
+                settings,
+                constants={
+                    "org_id": ctx.org.id,
+                    "source": "sis",
+                    "sis_sends": True,
+                    "updated_at": now,
+                },
+            )
 
     def _update(self, matched: list[tuple[Incoming, Row[Any]]]) -> None:
         ctx = self.ctx
@@ -433,22 +431,15 @@ class PeopleStep:
         deactivate_absent(self.ctx, _P, key_kind="person", kind=_P.c.kind)
 
 
-def _person_row(ctx: RunContext, record: Incoming, now: Any, printed: str | None) -> dict[str, Any]:
+def _person_row(record: Incoming, printed: str | None) -> dict[str, Any]:
+    """What varies between the rows of new people (`PeopleStep._create` adds the rest)."""
     values = {c: record.values.get(c) for c in COLUMNS}
     sent = [k for k, v in record.values.items() if v not in (None, "", [])]
     return {
         **values,
         **derived(record.values),
-        "org_id": ctx.org.id,
         "kind": record.kind,
-        "origin": "sis",
-        "notes": None,
-        "version": 1,
-        "synced_version": 1,
         "sis_hash": record.digest(),
         "sis_print": printed,
-        "manual_mask": 0,
         "sis_mask": mask_of(record.kind, sent),
-        "created_at": now,
-        "updated_at": now,
     }
