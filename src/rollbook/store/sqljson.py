@@ -8,11 +8,13 @@ control characters only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, literal, literal_column
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Subquery
 
 
 def _dialect(session: Session) -> str:
@@ -34,12 +36,30 @@ def json_object(session: Session, **members: ColumnElement[str]) -> ColumnElemen
     return text + literal("}", Text)
 
 
-def json_array_agg(session: Session, item: ColumnElement[str], *order_by: Any) -> Any:
-    """The aggregate JSON array of `item` (JSON text) over a group, in `order_by` order. On
-    SQLite (no `ORDER BY` in an aggregate before 3.44) the rows must reach it in that order:
-    select them from a subquery ordered so."""
+def json_lists(
+    session: Session,
+    rows: Subquery,
+    groups: Sequence[str],
+    item: ColumnElement[str],
+    order: ColumnElement[Any],
+) -> Select[Any]:
+    """One row per group of `rows` (the columns named `groups`, then `listed`): the JSON
+    array of `item` (JSON text made from `rows`' columns) over the group, in `order`."""
+    keys = [rows.c[name] for name in groups]
     if _dialect(session) == "postgresql":
-        joined = func.string_agg(item, aggregate_order_by(literal_column("','"), *order_by))
-    else:
-        joined = func.group_concat(item, literal(",", Text))
-    return literal("[", Text) + joined + literal("]", Text)
+        joined = func.string_agg(item, aggregate_order_by(literal_column("','"), order))
+        return select(*keys, _array(joined).label("listed")).group_by(*keys)
+    # SQLite before 3.44 has no ORDER BY in an aggregate, and a GROUP BY may sort its rows
+    # again: as a window over the whole group, ordered, it is exact. One row per group kept.
+    whole = func.group_concat(item, literal(",", Text)).over(
+        partition_by=keys, order_by=order, rows=(None, None)
+    )
+    first = func.row_number().over(partition_by=keys, order_by=order)
+    numbered = select(*keys, whole.label("j"), first.label("n")).subquery()
+    listed = _array(numbered.c.j).label("listed")
+    return select(*(numbered.c[name] for name in groups), listed).where(numbered.c.n == 1)
+
+
+def _array(joined: Any) -> ColumnElement[str]:
+    array: ColumnElement[str] = literal("[", Text) + joined + literal("]", Text)
+    return array

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from rollbook.store.bulk import any_of, bulk_insert, parts
 from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
-from rollbook.store.sqljson import json_array_agg, json_object, json_string
+from rollbook.store.sqljson import json_lists, json_object, json_string
 from rollbook.store.sync_tables import (
     StageClassResource,
     StageEnrollment,
@@ -176,7 +176,10 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
     were a third of the memberships step."""
     session = ctx.session
     m, p, c = table_of(Membership), table_of(Person), table_of(Class)
-    # Only the rows written above, whatever a person adds meanwhile (PostgreSQL).
+    k = SyncKey
+    classes = select(k.entity_id).where(
+        k.run_id == ctx.run_id, k.kind == "class", k.state.in_(_RESOLVED)
+    )
     members = (
         select(
             m.c.class_id,
@@ -189,9 +192,14 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
         )
         .join(p, p.c.id == m.c.person_id)
         .join(c, c.c.id == m.c.class_id)
-        .where(m.c.org_id == ctx.org.id, m.c.source == "sis", m.c.created_at == now)
-        # The order of each list (SQLite aggregates rows in the order they come).
-        .order_by(m.c.class_id, m.c.role, p.c.id)
+        .where(
+            # The run's classes, by the table's key (not every organization's memberships).
+            m.c.class_id.in_(classes),
+            m.c.org_id == ctx.org.id,
+            # Only the rows written above, whatever a person adds meanwhile (PostgreSQL).
+            m.c.source == "sis",
+            m.c.created_at == now,
+        )
         .subquery()
     )
     member = json_object(
@@ -200,20 +208,18 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
         sourced_id=json_string(session, members.c.external_id),
         name=json_string(session, members.c.first_name + " " + members.c.last_name),
     )
-    listed = json_array_agg(session, member, members.c.id)
-    field = case(*((members.c.role == role, name) for role, name in _FIELD.items()))
-    return (
-        select(
-            literal("class").label("entity_kind"),
-            members.c.class_id.label("entity_id"),
-            func.min(members.c.class_ref).label("entity_ref"),
-            literal("members_added").label("action"),
-            field.label("field"),
-            listed.label("new"),
-        )
-        .group_by(members.c.class_id, members.c.role)
-        .order_by(members.c.class_id, members.c.role)
-    )
+    lists = json_lists(
+        session, members, ("class_id", "role", "class_ref"), member, members.c.id
+    ).subquery()
+    field = case(*((lists.c.role == role, name) for role, name in _FIELD.items()))
+    return select(
+        literal("class").label("entity_kind"),
+        lists.c.class_id.label("entity_id"),
+        lists.c.class_ref.label("entity_ref"),
+        literal("members_added").label("action"),
+        field.label("field"),
+        lists.c.listed.label("new"),
+    ).order_by(lists.c.class_id, lists.c.role)
 
 
 def apply_memberships(ctx: RunContext) -> None:
