@@ -28,7 +28,7 @@ def json_string(session: Session, value: Any) -> ColumnElement[str]:
     return func.json_quote(cast(value, Text))
 
 
-def json_object(session: Session, **members: ColumnElement[str]) -> ColumnElement[str]:
+def json_object(**members: ColumnElement[str]) -> ColumnElement[str]:
     """A JSON object of members that are already JSON text (`json_string`), in this order."""
     text: ColumnElement[str] = literal("{", Text)
     for n, (name, value) in enumerate(members.items()):

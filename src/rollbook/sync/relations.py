@@ -203,7 +203,6 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
         .subquery()
     )
     member = json_object(
-        session,
         id=json_string(session, members.c.id),
         sourced_id=json_string(session, members.c.external_id),
         name=json_string(session, members.c.first_name + " " + members.c.last_name),
