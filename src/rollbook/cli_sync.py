@@ -33,6 +33,7 @@ def _engine(db: Database) -> Engine:
         load_catalogue(settings.catalogue),
         max_unpacked_bytes=settings.max_unpacked_bytes,
         copies=copies_for(settings.database_url, settings.snapshot_copies),
+        own_process=True,
     )
 
 

@@ -3,6 +3,7 @@ deactivation and return (R19); history of every sync change (R23)."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
@@ -481,3 +482,32 @@ def test_r23_every_sync_change_is_in_the_entitys_history(roster: Roster, sis: Si
         "product_removed",
         "setting_changed",
     } <= actions
+
+
+# Python's cyclic garbage collector ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("own_process", [True, False])
+def test_a_run_that_is_its_process_only_work_pauses_the_collector(
+    roster: Roster, sis: Sis, own_process: bool
+) -> None:
+    """The command line and the server's sync child run with the collector off (an eighth of
+    a first sync's time was its passes), and turn it on again; a server thread never does."""
+    seen: list[bool] = []
+    sis.engine.own_process = own_process
+    path = sis.path_of(_rich())
+    run_id = sis.queue(source=str(path))
+    sis.engine.execute(run_id, path, progress=lambda _step, _n: seen.append(gc.isenabled()))
+    assert sis.report(run_id).status == "applied"
+    assert seen, "the run reported no progress"
+    assert set(seen) == {not own_process}
+    assert gc.isenabled()
+
+
+def test_a_failed_run_turns_the_collector_on_again(roster: Roster, sis: Sis) -> None:
+    sis.engine.own_process = True
+    path = sis.tmp_path / "missing.zip"
+    run_id = sis.queue(source=str(path))
+    sis.engine.execute(run_id, path)
+    assert sis.report(run_id).status in ("failed", "rejected")
+    assert gc.isenabled()

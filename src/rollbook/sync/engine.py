@@ -8,12 +8,14 @@ kept as the run's preview.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,26 @@ def create_run(session: Session, *, org: Org, actor: Actor, source: str, dry_run
     return run
 
 
+@contextmanager
+def collector_paused(pause: bool) -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (`pause`), on again after.
+
+    A run holds millions of live objects and allocates millions more; the collector's passes
+    over them were an eighth of a first sync's time (py-spy), and found almost nothing: the
+    sync makes few reference cycles (peak memory of a first sync of 100,000 students 543 MiB
+    with it, 548 MiB without). Only where the run is its process's only work: in the server
+    the requests' threads would lose it too.
+    """
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @dataclass
 class Engine:
     """Runs syncs against one database with one product catalogue."""
@@ -211,6 +233,9 @@ class Engine:
     copies: SnapshotCopies | None = None
     # The share of changed lines of a file beyond which a run reads it whole (faster then).
     quick_share: float = MAX_CHANGED
+    # True where runs are their process's only work (the command line, the server's sync
+    # child): Python's cyclic garbage collector pauses for each run (`collector_paused`).
+    own_process: bool = False
     # Per run in flight: the memberships its enrollments made, for its copy's label.
     _facts: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -225,6 +250,12 @@ class Engine:
         """Read, stage and apply (or preview) a queued run; returns it finished. A run of the
         same organization holding the lock fails it, or is waited for up to `lock_wait`
         seconds, the run staying queued (R18: never two at once)."""
+        with collector_paused(self.own_process):
+            return self._execute(run_id, path, progress=progress, lock_wait=lock_wait)
+
+    def _execute(
+        self, run_id: int, path: Path, *, progress: Progress | None, lock_wait: float
+    ) -> SyncRun:
         with self.db.session(write=False) as session:
             run = session.get(SyncRun, run_id)
             assert run is not None
@@ -432,12 +463,13 @@ class Engine:
         snapshot's is rolled back and None returned."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._apply_once(
-                    run_id,
-                    approving=approving,
-                    progress=progress,
-                    quick=quick,
-                )
+                with collector_paused(self.own_process):
+                    return self._apply_once(
+                        run_id,
+                        approving=approving,
+                        progress=progress,
+                        quick=quick,
+                    )
             except ConcurrentEdit as edit:
                 log.info("run %s: %s; attempt %s of %s", run_id, edit, attempt, ATTEMPTS)
         return self._finish(

@@ -61,6 +61,7 @@ def _child_start(setup: ChildSetup) -> None:
         load_catalogue(setup.catalogue),
         max_unpacked_bytes=setup.max_unpacked_bytes,
         copies=SnapshotCopies(setup.copies) if setup.copies else None,
+        own_process=True,
     )
 
 
