@@ -359,6 +359,22 @@ def test_r9_r22_each_kind_of_change_ends_as_read_whole(
     pair.run(day1)
 
 
+def _leaving(tmp_path: Path, day1: Path) -> Path:
+    """Day 1 with twelve students gone: their users.csv, roles.csv and enrollments.csv lines
+    (more than 1% of the people deactivated: R20)."""
+    users = (day1 / "users.csv").read_bytes().split(b"\n")
+    gone = {line.split(b",")[0] for line in users[-13:-1]}
+
+    def without(column: int) -> Edit:
+        return lambda lines: [t for t in lines if (t.split(b",") + [b""] * 9)[column] not in gone]
+
+    return _edited(
+        tmp_path,
+        day1,
+        {"users.csv": without(0), "roles.csv": without(3), "enrollments.csv": without(5)},
+    )
+
+
 def test_r20_a_run_the_threshold_holds_is_read_whole_and_approved_as_such(
     pair: Pair, tmp_path: Path
 ) -> None:
@@ -366,19 +382,7 @@ def test_r20_a_run_the_threshold_holds_is_read_whole_and_approved_as_such(
     pair.run(day1)
     for sis in (pair.quick, pair.whole):
         sis.threshold(1)
-    # Twelve students leave: their users.csv, roles.csv and enrollments.csv lines.
-    users = (day1 / "users.csv").read_bytes().split(b"\n")
-    gone = {line.split(b",")[0] for line in users[-13:-1]}
-
-    def without(column: int) -> Edit:
-        return lambda lines: [t for t in lines if (t.split(b",") + [b""] * 9)[column] not in gone]
-
-    leaving = _edited(
-        tmp_path,
-        day1,
-        {"users.csv": without(0), "roles.csv": without(3), "enrollments.csv": without(5)},
-    )
-    held, went = pair.run(leaving)
+    held, went = pair.run(_leaving(tmp_path, day1))
     assert held.status == "needs_approval" and "held by the threshold" in went
     fast, slow = (
         pair.quick.approve(held.id),
@@ -534,3 +538,41 @@ def test_a_damaged_or_missing_copy_reads_the_whole_snapshot(pair: Pair, tmp_path
     shutil.rmtree(copies.root)
     _, went = pair.run(_day(tmp_path, 3, students=200))
     assert went == ""
+
+
+def test_only_an_applied_run_leaves_a_copy_and_nothing_half_written(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """The copy is written while its run applies: a dry run, a held run and an applied one
+    each leave the organization's folder holding one whole copy, the last applied run's."""
+    sis = pair.quick
+    copies = sis.engine.copies
+    assert copies is not None
+    org_id = sis.roster.org.id
+
+    def folder() -> tuple[int | None, list[str]]:
+        kept = copies.latest(org_id)
+        entries = sorted(p.name for p in (copies.root / f"org-{org_id}").iterdir())
+        return (kept.run_id if kept else None), entries
+
+    day1 = _day(tmp_path, 1, students=200)
+    first = sis.run(day1)
+    assert first.status == "applied"
+    kept = copies.latest(org_id)
+    assert kept is not None and kept.whole()
+    assert kept.lines("users") == len((day1 / "users.csv").read_bytes().splitlines()) - 1
+    after_first = folder()
+    assert after_first == (int(first.id), [f"run-{int(first.id):012d}"])
+    day2 = _day(tmp_path, 2, students=200)
+    assert sis.run(day2, dry_run=True).status == "previewed"
+    assert folder() == after_first
+    sis.threshold(1)
+    assert sis.run(_leaving(tmp_path, day1)).status == "needs_approval"
+    assert folder() == after_first
+    sis.threshold(100)
+    applied = sis.run(day2)
+    assert applied.status == "applied"
+    assert folder() == (int(applied.id), [f"run-{int(applied.id):012d}"])
+    kept = copies.latest(org_id)
+    assert kept is not None and kept.whole()
+    assert (kept.folder / "users.csv").read_bytes() == (day2 / "users.csv").read_bytes()

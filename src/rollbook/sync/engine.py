@@ -43,7 +43,7 @@ from rollbook.store.sync_tables import (
 from rollbook.sync.classes import ClassesStep
 from rollbook.sync.columns import FILE_KEYS
 from rollbook.sync.context import FINDINGS, PLURAL, ChangeLog, RunContext, empty_counts
-from rollbook.sync.copies import SnapshotCopies
+from rollbook.sync.copies import SnapshotCopies, Writing
 from rollbook.sync.fingerprint import snapshot_fingerprint
 from rollbook.sync.noop import copy_findings, noop_counts, unchanged_since
 from rollbook.sync.parse import Snapshot
@@ -265,6 +265,7 @@ class Engine:
             self._acquire(org_id, run_id, lock_wait)
         except RunBusy as busy:
             return self._finish(run_id, "failed", message=str(busy))
+        writing: Writing | None = None
         try:
             self._set(run_id, status="running", started_at=utcnow(), phase="reading")
             try:
@@ -282,9 +283,13 @@ class Engine:
                     found = session.get(SyncRun, run_id)
                     assert found is not None
                     previous = unchanged_since(session, found)
+                    dry_run = found.dry_run
                 if previous is not None:
                     return self._noop(run_id, previous)
-                done = self._quick(run_id, org_id, snapshot, progress)
+                if self.copies is not None and not dry_run and snapshot.mode == "full":
+                    # Copied while the run applies; kept only if it is applied (`_keep`).
+                    writing = self.copies.start(org_id, run_id, snapshot.source, _files(snapshot))
+                done = self._quick(run_id, org_id, snapshot, progress, writing)
                 if done is not None:
                     return done
                 staged = stage_snapshot(
@@ -296,7 +301,7 @@ class Engine:
             self._staged(run_id)
             finished = self.apply(run_id, progress=progress)
             assert finished is not None
-            self._keep(finished, snapshot)
+            self._keep(finished, snapshot, writing)
             return finished
         except Exception as error:
             log.exception("sync run %s failed", run_id)
@@ -304,6 +309,9 @@ class Engine:
         except BaseException:
             release(self.db, org_id=org_id, run_id=run_id)
             raise
+        finally:
+            if writing is not None:
+                writing.abandon()  # nothing, once `_keep` finished it
 
     def _staged(self, run_id: int) -> None:
         with self.db.writing() as session:
@@ -314,7 +322,12 @@ class Engine:
             analyze_staged(session)
 
     def _quick(
-        self, run_id: int, org_id: int, snapshot: Snapshot, progress: Progress | None
+        self,
+        run_id: int,
+        org_id: int,
+        snapshot: Snapshot,
+        progress: Progress | None,
+        writing: Writing | None,
     ) -> SyncRun | None:
         """The run read by its changed lines (sync/quick.py), finished; None when it must
         read the whole snapshot (nothing of the attempt is left)."""
@@ -353,10 +366,17 @@ class Engine:
                 clear_stage(session, run_id)
                 session.execute(delete(SyncIssue).where(SyncIssue.run_id == run_id))
             return None
-        self._keep(finished, snapshot, quick=quick)
+        self._keep(finished, snapshot, writing, quick=quick)
         return finished
 
-    def _keep(self, run: SyncRun, snapshot: Snapshot, *, quick: Quick | None = None) -> None:
+    def _keep(
+        self,
+        run: SyncRun,
+        snapshot: Snapshot,
+        writing: Writing | None,
+        *,
+        quick: Quick | None = None,
+    ) -> None:
         """An applied run leaves a copy of its snapshot for the next run to compare with,
         when its outcome is that of reading it line by line: clean, each line one entity or
         membership (sync/quick.py). Otherwise no copy is left."""
@@ -365,18 +385,14 @@ class Engine:
             return
         counts = run.counts or {}
         records = counts.get("records", {})
-        files: dict[str, str] = {
-            key: name for key in FILE_KEYS if (name := snapshot.stored_name(key))
-        }
+        files = _files(snapshot)
         clean = not any(counts.get(k) for k in FINDINGS)
-        if facts is None or not clean or run.mode != "full":
+        if writing is None or facts is None or not clean or run.mode != "full":
+            if writing is not None:
+                writing.abandon()
             self.copies.drop(run.org_id)
             return
-        kept = self.copies.keep(
-            run.org_id,
-            run.id,
-            snapshot.source,
-            files,
+        kept = writing.finish(
             {
                 "snapshot_hash": run.snapshot_hash,
                 "salt": salt(self.catalogue, snapshot.version),
@@ -744,6 +760,11 @@ def _records(session: Session, run_id: int) -> dict[str, int]:
         or 0
     )
     return found
+
+
+def _files(snapshot: Snapshot) -> dict[str, str]:
+    """The snapshot's files a copy keeps: key → stored name."""
+    return {key: name for key in FILE_KEYS if (name := snapshot.stored_name(key))}
 
 
 def _drop_work_tables(session: Session, run_id: int) -> None:
