@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rollbook.domain.values import username_key
 
@@ -15,16 +14,14 @@ PEOPLE_KEYS: tuple[Key, ...] = KEYS
 CLASS_KEYS: tuple[Key, ...] = ("external_id", "alt_external_id")
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """An existing entity that shares a key with the incoming record."""
 
     id: int
     kind: str  # student, educator or class
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """The outcome of matching one incoming record."""
 
     outcome: Literal["create", "match", "conflict"]
