@@ -303,6 +303,7 @@ EDITS: list[tuple[str, dict[str, Edit], str]] = [
     ),
     ("one student leaves, another arrives", NEW_STUDENT, "quick"),
     ("a sourcedId twice", {"users.csv": _copy_line(b"stu-4,", b".stu4", b".x4")}, "twice"),
+    ("a line without a sourcedId", {"users.csv": _cell(b"stu-7,", 0, b"")}, "no sourcedId"),
     (
         "a username claimed twice (R9)",
         {
