@@ -385,7 +385,6 @@ class Engine:
             return
         counts = run.counts or {}
         records = counts.get("records", {})
-        files = _files(snapshot)
         clean = not any(counts.get(k) for k in FINDINGS)
         if writing is None or facts is None or not clean or run.mode != "full":
             if writing is not None:
@@ -407,7 +406,7 @@ class Engine:
         people = records.get("students", 0) + records.get("educators", 0)
         expected = {"users": people, "classes": records.get("classes", 0), "enrollments": facts}
         for key, wanted in expected.items():
-            if key in files and kept.lines(key) != wanted:
+            if key in writing.files and kept.lines(key) != wanted:
                 log.info("run %s: %s does not make one entity a line; no copy kept", run.id, key)
                 self.copies.drop(run.org_id)
                 return
