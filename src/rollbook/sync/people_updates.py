@@ -153,8 +153,9 @@ class PersonUpdater:
         ctx = self.ctx
         adopted = person.origin == "manual"
         values = {**current, **done.writes}
+        # Only the columns whose values change: each indexed column set rewrites its index
+        # entries (seven indexes on people), even to the value it held.
         changes = {
-            "origin": "sis",
             "manual_mask": done.manual_mask,
             "sis_mask": done.sis_mask,
             "sis_hash": None if record.tobedeleted else self.digests[person.id],
@@ -162,9 +163,11 @@ class PersonUpdater:
             "version": person.version + 1,
             "synced_version": person.version + 1,
             "updated_at": utcnow(),
-            **{c: values[c] for c in COLUMNS},
-            **derived(values),
+            **{c: values[c] for c in COLUMNS if c in done.writes},
+            **{k: v for k, v in derived(values).items() if getattr(person, k) != v},
         }
+        if person.origin != "sis":
+            changes["origin"] = "sis"
         if "school_ids" in done.writes:
             ctx.session.execute(
                 table_of(PersonSchool).delete().where(PersonSchool.person_id == person.id)
