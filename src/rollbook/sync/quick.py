@@ -50,6 +50,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -64,6 +65,7 @@ from rollbook.sync.columns import FILE_KEYS, FileKey
 from rollbook.sync.context import FINDINGS, PLURAL, RunContext
 from rollbook.sync.copies import Kept
 from rollbook.sync.fingerprint import RULES_VERSION
+from rollbook.sync.forked import Forked
 from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
 from rollbook.sync.noop import hand_changes_since
 from rollbook.sync.parse import Snapshot
@@ -301,10 +303,16 @@ class Quick:
             if pair is not None and pair[0] != pair[1]:
                 raise Refused(f"{key}.csv changed")
         self.only["classResources"] = []
-        # One file's two versions in memory at a time.
-        self._users_and_roles(snapshot, self._diffed(snapshot, "users"), edited)
-        self._classes(self._diffed(snapshot, "classes"))
-        self._enrollments(snapshot)
+        # enrollments.csv, the largest file, compared on the other core while the others are
+        # compared here, each file's two versions in memory at a time on each side.
+        enrollments = Forked(self._enrollments, snapshot)
+        try:
+            self._users_and_roles(snapshot, self._diffed(snapshot, "users"), edited)
+            self._classes(self._diffed(snapshot, "classes"))
+        except BaseException:
+            enrollments.cancel()
+            raise
+        self._take_enrollments(enrollments.result())
 
     def _diffed(self, snapshot: Snapshot, key: FileKey) -> _File | None:
         pair = self._pair(snapshot, key)
@@ -394,15 +402,17 @@ class Quick:
         self.named_classes = removed | (staged - {sids[n - 2] for n in classes.added})
         self.only["classes"] = _records(classes.picked)
 
-    def _enrollments(self, snapshot: Snapshot) -> None:
+    def _enrollments(self, snapshot: Snapshot) -> _Enrollments | None:
+        """What enrollments.csv changed (computed in a child process: returned, not kept)."""
         found = self._diffed(snapshot, "enrollments")
         if found is None:
-            return
+            return None
         index = found.index
+        removed = []
         for text in found.removed:
             cells = _cells(text)
             try:
-                self.removed_enrollments.append(
+                removed.append(
                     (
                         cells[index["classSourcedId"]].strip(),
                         cells[index["userSourcedId"]].strip(),
@@ -411,7 +421,17 @@ class Quick:
                 )
             except IndexError:
                 raise Refused("a line that left enrollments.csv cannot be read") from None
-        self.only["enrollments"] = _records(found.picked)
+        return _Enrollments(
+            self.lines["enrollments"], self.changed["enrollments"], removed, _records(found.picked)
+        )
+
+    def _take_enrollments(self, found: _Enrollments | None) -> None:
+        if found is None:
+            return
+        self.lines["enrollments"] = found.lines
+        self.changed["enrollments"] = found.changed
+        self.removed_enrollments = found.removed
+        self.only["enrollments"] = found.picked
 
     def _kinds(self, session: Session, org_id: int, named: set[str]) -> Counter[str]:
         """The kinds, as the last run left them, of people whose lines are staged or left."""
@@ -604,6 +624,13 @@ def _sis_ids(session: Session, org_id: int, ids: set[int]) -> set[str]:
         )
         found.update(session.scalars(query))
     return found
+
+
+class _Enrollments(NamedTuple):
+    lines: int
+    changed: int
+    removed: list[tuple[str, str, str]]
+    picked: list[tuple[int, list[str]]]
 
 
 @dataclass
