@@ -343,3 +343,21 @@ def test_r23_a_first_run_logs_its_members_as_any_run_does(sis: Sis) -> None:
     assert _member_lists(first, "c1") == {"students": students, "educators": expected(["t1"])}
     assert _member_lists(later, "c2") == {"students": students, "educators": expected(["t1"])}
     assert first.counts["enrollments"] == {"added": 5, "removed": 0}
+
+
+def test_r15_hand_made_memberships_the_sis_sends_are_found_without_reading_every_membership(
+    roster: Roster,
+) -> None:
+    """The statement that makes them the SIS's reads the partial index of hand-made
+    memberships (migration 0009), not the millions of the SIS's own, on SQLite, whose plan
+    the schema decides (PostgreSQL plans from its statistics)."""
+    if roster.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL plans from its statistics")
+    statement = relations.claim_members(1).compile(roster.db.engine)
+    with roster.db.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}",
+            tuple(statement.params[name] for name in statement.positiontup or ()),
+        ).all()
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "ix_memberships_manual" in details, details

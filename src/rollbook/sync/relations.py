@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Select,
+    Update,
     and_,
     bindparam,
     case,
@@ -237,11 +238,6 @@ def apply_memberships(ctx: RunContext) -> None:
     )
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     analyze(ctx, SyncMember)
-    member = and_(
-        SyncMember.run_id == ctx.run_id,
-        SyncMember.class_id == Membership.class_id,
-        SyncMember.person_id == Membership.person_id,
-    )
     added = (
         select(SyncMember.class_id, SyncMember.person_id, SyncMember.role)
         .where(
@@ -274,11 +270,7 @@ def apply_memberships(ctx: RunContext) -> None:
             to_add,
             constants={"org_id": ctx.org.id, "source": "sis", "created_at": now},
         )
-    session.execute(
-        update(Membership)
-        .where(Membership.source == "manual", exists().where(member))
-        .values(source="sis")
-    )
+    session.execute(claim_members(ctx.run_id))
     removed = _removed_members(ctx)
     _log_members(ctx, removed, added=False)
     if removed:
@@ -289,6 +281,17 @@ def apply_memberships(ctx: RunContext) -> None:
             ),
             [{"c": c, "p": p} for c, p, _ in removed],
         )
+
+
+def claim_members(run_id: int) -> Update:
+    """R15: the memberships made by hand that the run sends become the SIS's. Found through
+    the small partial index of hand-made memberships, not by reading all of them."""
+    sent = exists().where(
+        SyncMember.run_id == run_id,
+        SyncMember.class_id == Membership.class_id,
+        SyncMember.person_id == Membership.person_id,
+    )
+    return update(Membership).where(Membership.source == "manual", sent).values(source="sis")
 
 
 def _removed_members(ctx: RunContext) -> list[Any]:
