@@ -6,7 +6,8 @@ work. Python runs one thread at a time, so a second thread would not help; a chi
 The child must only compute: no database connection, no log, nothing shared with the
 parent's other threads (it has none of them). A value or exception that cannot be pickled,
 or a child that dies, is computed again in the parent: the result is always the same as
-calling the function in place. Where `fork` is missing, the function is called in place.
+calling the function in place. Where `fork` is missing or fails, the function is called in
+place.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ class Forked(Generic[T]):
         if not hasattr(os, "fork"):
             return
         reader, writer = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            # No process to be had (memory, process limits): `result()` computes in place.
+            os.close(reader)
+            os.close(writer)
+            return
         if pid == 0:  # pragma: no cover - the child; its outcome is tested through result()
             os.close(reader)
             _child(writer, function, args)

@@ -77,3 +77,15 @@ def test_a_cancelled_child_is_stopped_and_reaped() -> None:
 def test_without_fork_the_function_runs_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(os, "fork")
     assert Forked(_lines_of, b"x\n").result() == {"lines": 1, "pid": os.getpid()}
+
+
+def test_a_fork_that_fails_runs_the_function_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    pending = Forked(_lines_of, b"x\n")
+    assert pending.result() == {"lines": 1, "pid": os.getpid()}
+    if before is not None:
+        assert len(os.listdir("/proc/self/fd")) == before  # the pipe was closed
