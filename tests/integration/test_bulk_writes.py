@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, Table, Text, select, text
+from psycopg.errors import UniqueViolation
+from sqlalchemy import Column, Index, Integer, MetaData, Table, Text, select, text
+from sqlalchemy.exc import IntegrityError
 
-from rollbook.store.bulk import bulk_insert_dicts, delete_run_rows
+from rollbook.store.bulk import bulk_insert_dicts, delete_run_rows, indexes_built_after
 from rollbook.store.db import Database
 from rollbook.store.models import JsonText
 
@@ -120,3 +122,92 @@ def test_a_runs_rows_are_deleted_and_no_other_runs(db: Database, work_table: Tab
     with db.writing() as session:
         delete_run_rows(session, work_table, 9)
     assert _lines_of(db, work_table) == []
+
+
+@pytest.fixture
+def indexed(db: Database) -> Iterator[Table]:
+    """A table of this test's own with two indexes, one of them unique; dropped afterwards."""
+    name = f"index_probe_{uuid.uuid4().hex[:8]}"
+    table = Table(
+        name,
+        MetaData(),
+        Column("n", Integer, primary_key=True),
+        Column("word", Text),
+        Index(f"ix_{name}_word", "word", "n"),
+        Index(f"ix_{name}_unique", "word", unique=True),
+    )
+    table.create(db.engine)
+    yield table
+    table.drop(db.engine)
+
+
+def _indexes(session: Any, table: Table) -> set[tuple[str, str]]:
+    """The table's indexes, named with their definition, as this session's connection sees them."""
+    if session.get_bind().dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE tbl_name = :t AND sql IS NOT NULL"
+        query += " AND type = 'index'"
+    else:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"
+        query += " AND indexname NOT LIKE '%pkey'"
+    return {(name, sql) for name, sql in session.execute(text(query), {"t": table.name})}
+
+
+def test_an_empty_table_is_filled_without_its_indexes_then_has_them(
+    db: Database, indexed: Table
+) -> None:
+    with db.session(write=False) as session:
+        before = _indexes(session, indexed)
+    assert len(before) == 2
+    sqlite = db.engine.dialect.name == "sqlite"
+    with db.writing() as session, indexes_built_after(session, indexed):
+        # PostgreSQL keeps them: dropping one locks the table against every reader.
+        assert _indexes(session, indexed) == (set() if sqlite else before)
+        with db.session(write=False) as other:
+            assert _indexes(other, indexed) == before  # the drop is not visible outside
+        bulk_insert_dicts(session, indexed, [{"n": i, "word": f"w{i % 7}:{i}"} for i in range(50)])
+    with db.session(write=False) as session:
+        assert _indexes(session, indexed) == before
+        found = session.execute(select(indexed.c.n).where(indexed.c.word == "w3:10")).scalar_one()
+        if sqlite:
+            assert session.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    assert found == 10
+
+
+def test_a_table_with_rows_keeps_its_indexes(db: Database, indexed: Table) -> None:
+    with db.writing() as session:
+        bulk_insert_dicts(session, indexed, [{"n": 1, "word": "another organization's"}])
+    with db.session(write=False) as session:
+        before = _indexes(session, indexed)
+    with db.writing() as session, indexes_built_after(session, indexed):
+        assert _indexes(session, indexed) == before
+        bulk_insert_dicts(session, indexed, [{"n": 2, "word": "this run's"}])
+
+
+def test_a_block_that_fails_leaves_the_indexes_as_they_were(db: Database, indexed: Table) -> None:
+    with db.session(write=False) as session:
+        before = _indexes(session, indexed)
+    with (
+        pytest.raises(RuntimeError),
+        db.writing() as session,
+        indexes_built_after(session, indexed),
+    ):
+        bulk_insert_dicts(session, indexed, [{"n": 1, "word": "half"}])
+        raise RuntimeError("the run failed here")
+    with db.session(write=False) as session:
+        assert _indexes(session, indexed) == before
+        assert session.execute(select(indexed.c.n)).all() == []
+
+
+def test_a_duplicate_for_a_unique_index_still_fails_the_transaction(
+    db: Database, indexed: Table
+) -> None:
+    # SQLite's at the end of the block; PostgreSQL's at the insert, from the driver's COPY.
+    with (
+        pytest.raises((IntegrityError, UniqueViolation)),
+        db.writing() as session,
+        indexes_built_after(session, indexed),
+    ):
+        bulk_insert_dicts(session, indexed, [{"n": 1, "word": "twice"}])
+        bulk_insert_dicts(session, indexed, [{"n": 2, "word": "twice"}])
+    with db.session(write=False) as session:
+        assert session.execute(select(indexed.c.n)).all() == []

@@ -133,12 +133,18 @@ def fields_of(kind: EntityKind) -> tuple[Field, ...]:
     return FIELDS[kind]
 
 
+# Each kind's fields by name: looked up for every field of every person a sync creates.
+_BY_NAME: dict[EntityKind, dict[str, Field]] = {
+    kind: {f.name: f for f in fields} for kind, fields in FIELDS.items()
+}
+
+
 def field_of(kind: EntityKind, name: str) -> Field:
     """One field by name; KeyError when the kind has no such field."""
-    for field in FIELDS[kind]:
-        if field.name == name:
-            return field
-    raise KeyError(f"{kind} has no field {name!r}")
+    try:
+        return _BY_NAME[kind][name]
+    except KeyError:
+        raise KeyError(f"{kind} has no field {name!r}") from None
 
 
 def field_names(kind: EntityKind) -> frozenset[str]:

@@ -9,6 +9,7 @@ to the driver in one call per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -21,7 +22,9 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -141,3 +144,47 @@ def delete_run_rows(session: Session, table: Table, run_id: int) -> None:
             session.execute(delete(table))
             return
     session.execute(delete(table).where(column == run_id))
+
+
+@contextmanager
+def indexes_built_after(session: Session, *tables: Table) -> Iterator[None]:
+    """Fill tables that hold no row at all without their indexes, built again at the end.
+
+    Entered with a SQLite write transaction open, each of `tables` that is empty has its
+    indexes (not the primary key's) dropped, and the block's end creates them again from the
+    statements SQLite kept for them, in the same transaction: other connections keep seeing
+    the indexes (WAL), and a rollback or a killed process restores them. A million people
+    inserted a thousand at a time took 23.5 s with their seven indexes in place, 5.0 s
+    without them and 8.4 s to build the seven from the finished table. A table with any row
+    (another organization's) keeps its indexes, and so does every table on PostgreSQL, where
+    dropping an index would lock its table against every reader until the transaction ends.
+
+    If the block raises, nothing is built: the caller's transaction is to be rolled back.
+    A unique index is rebuilt too, so a duplicate the block inserted fails the transaction at
+    the end of the block instead of at its insert.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    connection = session.connection()
+    kept: list[str] = []
+    for table in tables:
+        if connection.execute(select(literal(1)).select_from(table).limit(1)).first():
+            continue
+        indexes = connection.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL"
+            ),
+            {"table": table.name},
+        ).all()
+        for name, statement in indexes:
+            connection.exec_driver_sql(f"DROP INDEX {_quoted(session, name)}")
+            kept.append(statement)
+    yield
+    for statement in kept:
+        connection.exec_driver_sql(statement)
+
+
+def _quoted(session: Session, name: str) -> str:
+    return session.get_bind().dialect.identifier_preparer.quote_identifier(name)

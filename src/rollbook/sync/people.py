@@ -22,7 +22,7 @@ from sqlalchemy.engine import Row
 from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import any_of, bulk_insert, bulk_insert_dicts
+from rollbook.store.bulk import any_of, bulk_insert, bulk_insert_dicts, indexes_built_after
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -213,19 +213,26 @@ class PeopleStep:
         for kind in ("student", "educator"):
             ctx.active_before[kind] = self._active(kind)
         self._settle()
-        for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
-            self._chunk(chunk)
-            if doubled(number):
-                # The tables grow as the run creates people: keep PostgreSQL's estimates
-                # current, or its key lookups turn into scans of the whole organization.
-                analyze(ctx, Person, PersonSchool)
+        # A first full run into empty tables looks nobody up while it creates people: their
+        # indexes are built once it has (store/bulk.py).
+        filled = (_P, table_of(PersonSchool)) if ctx.first and ctx.full else ()
+        with indexes_built_after(ctx.session, *filled):
+            for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
+                self._chunk(chunk)
+                if doubled(number):
+                    # The tables grow as the run creates people: keep PostgreSQL's estimates
+                    # current, or its key lookups turn into scans of the whole organization.
+                    analyze(ctx, Person, PersonSchool)
         self._protect_skipped()
         if ctx.full:
             # Also for the requests after the run: with its statistics missing (autovacuum
             # off, or not yet round) PostgreSQL read every row of person_schools for the 50
             # people of each page.
             analyze(ctx, Person, PersonSchool, ProductSetting, SyncKey)
-            self._deactivate_absent()
+            if not ctx.first:
+                # A first run created every `sis` person there is, each with its key: nobody
+                # can be absent (the search for them was 9 s of a first sync of 1,000,000).
+                self._deactivate_absent()
         elif ctx.gone is not None:
             deactivate_absent(ctx, _P, key_kind="person", kind=_P.c.kind, among=ctx.gone["person"])
 

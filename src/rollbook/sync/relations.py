@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from rollbook.store.bulk import any_of, bulk_insert, parts
+from rollbook.store.bulk import any_of, bulk_insert, indexes_built_after, parts
 from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
 from rollbook.store.sqljson import json_lists, json_object, json_string
 from rollbook.store.sync_tables import (
@@ -158,12 +158,13 @@ def _first_memberships(ctx: RunContext) -> None:
         literal(now, m.c.created_at.type),
     )
     columns = ["org_id", "source", "created_at", "class_id", "person_id", "role"]
-    written = session.execute(
-        insert(m)
-        .from_select(columns, sent)
-        # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's, not SQLite's).
-        .execution_options(preserve_rowcount=True)
-    )
+    with indexes_built_after(session, m):
+        written = session.execute(
+            insert(m)
+            .from_select(columns, sent)
+            # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's, not SQLite's).
+            .execution_options(preserve_rowcount=True)
+        )
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     if ctx.members_sent:
         ctx.counts["enrollments"]["added"] += ctx.members_sent
