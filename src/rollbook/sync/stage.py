@@ -9,9 +9,11 @@ entities are not deactivated (R22).
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ from rollbook.store.sync_tables import (
     SyncIssue,
 )
 from rollbook.sync.fingerprint import role_print, row_hash
+from rollbook.sync.forked import Forked
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.records import (
     ClassResourceRow,
@@ -253,7 +256,7 @@ def stage_snapshot(
     writer = _Writer(_committed(db), run_id=run_id, org_id=org_id, progress=progress)
     for warning in snapshot.warnings:
         writer.issue(warning)
-    return _stage(writer, snapshot)
+    return _stage_forked(writer, snapshot)
 
 
 def stage_within(session: Session, snapshot: Snapshot, *, run_id: int, org_id: int) -> Staged:
@@ -267,24 +270,73 @@ def stage_within(session: Session, snapshot: Snapshot, *, run_id: int, org_id: i
     return _stage(_Writer(write, run_id=run_id, org_id=org_id, progress=None), snapshot)
 
 
+Step = tuple[str, Any, Callable[[Snapshot], Iterator[Any]], Callable[[int, Any], dict[str, Any]]]
+
+# The files in the order they are staged (their issues are stored in this order).
+HEAD: list[Step] = [
+    ("orgs", table_of(StageOrg), Snapshot.orgs, _org),
+    ("users", table_of(StageUser), Snapshot.users, _user),
+    ("roles", table_of(StageRole), Snapshot.roles, _role),
+    ("classes", table_of(StageClass), Snapshot.classes, _class),
+]
+TAIL: list[Step] = [
+    ("enrollments", table_of(StageEnrollment), Snapshot.enrollments, _enrollment),
+    ("resources", table_of(StageResource), Snapshot.resources, _resource),
+    ("classResources", table_of(StageClassResource), Snapshot.class_resources, _class_resource),
+]
+
+
 def _stage(writer: _Writer, snapshot: Snapshot) -> Staged:
-    steps: list[tuple[str, Any, Iterator[Any], Callable[[int, Any], dict[str, Any]]]] = [
-        ("orgs", table_of(StageOrg), snapshot.orgs(), _org),
-        ("users", table_of(StageUser), snapshot.users(), _user),
-        ("roles", table_of(StageRole), snapshot.roles(), _role),
-        ("classes", table_of(StageClass), snapshot.classes(), _class),
-        ("enrollments", table_of(StageEnrollment), snapshot.enrollments(), _enrollment),
-        ("resources", table_of(StageResource), snapshot.resources(), _resource),
-        (
-            "classResources",
-            table_of(StageClassResource),
-            snapshot.class_resources(),
-            _class_resource,
-        ),
-    ]
-    for name, table, source, shape in steps:
-        writer.rows(name, table, source, shape)
+    for name, table, read, shape in HEAD + TAIL:
+        writer.rows(name, table, read(snapshot), shape)
     return writer.finish()
+
+
+def _stage_forked(writer: _Writer, snapshot: Snapshot) -> Staged:
+    """`_stage`, with the last files (enrollments.csv, five times as many lines as users.csv)
+    read, checked and shaped on the other core while this process reads the first ones and
+    writes them; their rows wait in a spool file until it is their turn to be written."""
+    with tempfile.TemporaryFile(prefix="rollbook-stage-") as spool:
+        tail = Forked(_spool_tail, snapshot, writer.run_id, spool)
+        try:
+            for name, table, read, shape in HEAD:
+                writer.rows(name, table, read(snapshot), shape)
+        except BaseException:
+            tail.cancel()
+            raise
+        tail.result()
+        spool.seek(0)
+        for name, table, _, _ in TAIL:
+            writer.rows(name, table, _unspooled(spool), _as_shaped)
+    return writer.finish()
+
+
+def _spool_tail(snapshot: Snapshot, run_id: int, spool: IO[bytes]) -> None:
+    """The rows and issues of the TAIL files, shaped, pickled a batch at a time; each file
+    ends with an empty batch. Run in the child, or here if the child could not finish."""
+    spool.seek(0)
+    spool.truncate()
+    for _, _, read, shape in TAIL:
+        batch: list[Any] = []
+        for item in read(snapshot):
+            batch.append(item if isinstance(item, Issue) else shape(run_id, item))
+            if len(batch) >= BATCH:
+                pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
+                batch = []
+        if batch:
+            pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
+        pickle.dump([], spool, pickle.HIGHEST_PROTOCOL)
+    spool.flush()
+
+
+def _unspooled(spool: IO[bytes]) -> Iterator[Any]:
+    """One file's rows and issues back from the spool."""
+    while batch := pickle.load(spool):  # noqa: S301 - written by this run, in its own file
+        yield from batch
+
+
+def _as_shaped(_run_id: int, row: dict[str, Any]) -> dict[str, Any]:
+    return row
 
 
 def clear_stage(session: Session, run_id: int) -> None:
