@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, update
 
 from rollbook.store.db import Database
+from rollbook.store.models import utcnow
 from rollbook.store.sync_tables import StageEnrollment
 from rollbook.sync import relations
 from tests.factories import Api, Roster
@@ -361,3 +362,24 @@ def test_r15_hand_made_memberships_the_sis_sends_are_found_without_reading_every
         ).all()
     details = " | ".join(str(row[-1]) for row in plan)
     assert "ix_memberships_manual" in details, details
+
+
+def test_r23_a_first_runs_member_lists_follow_the_memberships_key_without_a_sort(
+    roster: Roster,
+) -> None:
+    """On SQLite the lists are joined in the order their rows reach the grouping
+    (store/sqljson.py `json_lists`): the memberships' primary key, read in (class, person)
+    order, with no sort in between that could reorder a class's members."""
+    if roster.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL orders inside the aggregate")
+    with roster.db.session(write=False) as session:
+        query = relations.first_members_log(session, org_id=1, run_id=1, now=utcnow())
+        statement = query.compile(roster.db.engine, compile_kwargs={"render_postcompile": True})
+    with roster.db.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}",
+            tuple(statement.params[name] for name in statement.positiontup or ()),
+        ).all()
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "sqlite_autoindex_memberships_1" in details, details
+    assert "FOR GROUP BY" not in details, details

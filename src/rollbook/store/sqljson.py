@@ -11,7 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
@@ -39,25 +51,59 @@ def json_object(**members: ColumnElement[str]) -> ColumnElement[str]:
 def json_lists(
     session: Session,
     rows: Subquery,
-    groups: Sequence[str],
+    *,
+    key: str,
+    split: str,
+    parts: Sequence[str],
+    carried: str,
     item: ColumnElement[str],
     order: ColumnElement[Any],
 ) -> Select[Any]:
-    """One row per group of `rows` (the columns named `groups`, then `listed`): the JSON
-    array of `item` (JSON text made from `rows`' columns) over the group, in `order`."""
-    keys = [rows.c[name] for name in groups]
+    """One row for each value of `rows`' column `key` and each of `parts` (the values of its
+    column `split`) that has rows: `key`, `split`, `carried` (a column with one value per
+    `key`) and `listed`, the JSON array of `item` (JSON text made from `rows`' columns) over
+    those rows in `order`.
+
+    PostgreSQL orders inside the aggregate. SQLite before 3.44 cannot, and `group_concat`
+    joins its rows in the order they reach it: `rows` are grouped by `key` alone, each part's
+    list made with a FILTER, so that they reach the group in the order the statement reads
+    them, which the caller's must make `(key, order)` (a table's primary key, read in order;
+    a test reads SQLite's plan for a sort in between). A window ordered by `order` over the
+    whole group, exact in any plan, copied each group's list once per row: 26 s of a first
+    sync of 1,000,000 students against 11 s.
+    """
     if _dialect(session) == "postgresql":
+        keys = [rows.c[key], rows.c[split], rows.c[carried]]
         joined = func.string_agg(item, aggregate_order_by(literal_column("','"), order))
-        return select(*keys, _array(joined).label("listed")).group_by(*keys)
-    # SQLite before 3.44 has no ORDER BY in an aggregate, and a GROUP BY may sort its rows
-    # again: as a window over the whole group, ordered, it is exact. One row per group kept.
-    whole = func.group_concat(item, literal(",", Text)).over(
-        partition_by=keys, order_by=order, rows=(None, None)
+        return (
+            select(*keys, _array(joined).label("listed"))
+            .where(rows.c[split].in_(parts))
+            .group_by(*keys)
+        )
+    comma = literal(",", Text)
+    grouped = (
+        select(
+            rows.c[key],
+            func.max(rows.c[carried]).label(carried),
+            *(
+                func.group_concat(item, comma).filter(rows.c[split] == part).label(f"p{n}")
+                for n, part in enumerate(parts)
+            ),
+        )
+        .group_by(rows.c[key])
+        .subquery()
     )
-    first = func.row_number().over(partition_by=keys, order_by=order)
-    numbered = select(*keys, whole.label("j"), first.label("n")).subquery()
-    listed = _array(numbered.c.j).label("listed")
-    return select(*(numbered.c[name] for name in groups), listed).where(numbered.c.n == 1)
+    names = union_all(*(select(literal(part, Text).label(split)) for part in parts)).subquery()
+    part_list = case(
+        *((names.c[split] == part, grouped.c[f"p{n}"]) for n, part in enumerate(parts))
+    )
+    return (
+        select(
+            grouped.c[key], names.c[split], grouped.c[carried], _array(part_list).label("listed")
+        )
+        .join_from(grouped, names, true())
+        .where(part_list.is_not(None))
+    )
 
 
 def _array(joined: Any) -> ColumnElement[str]:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from rollbook.store.bulk import any_of, bulk_insert, indexes_built_after, parts
 from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
@@ -168,19 +168,18 @@ def _first_memberships(ctx: RunContext) -> None:
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     if ctx.members_sent:
         ctx.counts["enrollments"]["added"] += ctx.members_sent
-        ctx.log.add_from(_first_members_log(ctx, now))
+        ctx.log.add_from(first_members_log(session, org_id=ctx.org.id, run_id=ctx.run_id, now=now))
 
 
-def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
+def first_members_log(session: Session, *, org_id: int, run_id: int, now: Any) -> Select[Any]:
     """R23: the change rows of a first run's memberships, one per class and role naming its
     members (as `_log_members` writes them), built by the database from the rows just
     written: 510,000 members of 100,000 students read back, named and encoded one by one
     were a third of the memberships step."""
-    session = ctx.session
     m, p, c = table_of(Membership), table_of(Person), table_of(Class)
     k = SyncKey
     classes = select(k.entity_id).where(
-        k.run_id == ctx.run_id, k.kind == "class", k.state.in_(_RESOLVED)
+        k.run_id == run_id, k.kind == "class", k.state.in_(_RESOLVED)
     )
     members = (
         select(
@@ -197,7 +196,7 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
         .where(
             # The run's classes, by the table's key (not every organization's memberships).
             m.c.class_id.in_(classes),
-            m.c.org_id == ctx.org.id,
+            m.c.org_id == org_id,
             # Only the rows written above, whatever a person adds meanwhile (PostgreSQL).
             m.c.source == "sis",
             m.c.created_at == now,
@@ -210,7 +209,15 @@ def _first_members_log(ctx: RunContext, now: Any) -> Select[Any]:
         name=json_string(session, members.c.first_name + " " + members.c.last_name),
     )
     lists = json_lists(
-        session, members, ("class_id", "role", "class_ref"), member, members.c.id
+        session,
+        members,
+        key="class_id",
+        split="role",
+        parts=sorted(_FIELD),
+        carried="class_ref",
+        item=member,
+        # The memberships' primary key (class_id, person_id) is read in its order.
+        order=members.c.id,
     ).subquery()
     field = case(*((lists.c.role == role, name) for role, name in _FIELD.items()))
     return select(
