@@ -513,3 +513,69 @@ def _decisions(report: Report) -> dict[str, Any]:
         for c in report.conflicts
     )
     return {"counts": report.counts, "conflicts": conflicts}
+
+
+def _many_chunks_snapshot() -> OneRoster:
+    """A first snapshot whose users meet every outcome of the people step: created, not
+    imported (a guardian), held for an input error (an unknown school), held by R9 (a
+    username and an identifier two records carry, a sourcedId sent twice)."""
+    snap = district(students=700, teachers=3, classes=2)
+    snap.find("users", "u1")["username"] = "twin"
+    snap.find("users", "u650")["username"] = " TWIN "
+    snap.find("users", "u2")["identifier"] = "ID-SHARED"
+    snap.find("users", "u690")["identifier"] = "ID-SHARED"
+    snap.student("u3", "again.u3")
+    snap.user("g1", "guardian.g1", "guardian")
+    snap.student("u-lost", "lost.student", schools=("nowhere",))
+    return snap
+
+
+class _Counted(people._Apart):
+    """The other process's chunks, counted as they arrive; with `kill_after`, that process
+    is killed once that many have arrived."""
+
+    received = 0
+    kill_after: int | None = None
+
+    def __iter__(self) -> Any:
+        for prepared in super().__iter__():
+            type(self).received += 1
+            yield prepared
+            if type(self).received == type(self).kill_after:
+                self._process.kill()
+                self._process.join()
+
+
+@pytest.mark.parametrize("kill_after", [None, 2], ids=["whole", "killed"])
+def test_r9_r22_a_first_run_worked_out_in_another_process_decides_as_in_place(
+    roster: Roster,
+    other_roster: Roster,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    kill_after: int | None,
+) -> None:
+    """An organization's first full run of many chunks has its staged users worked out in a
+    process of its own (sync/people.py `_Apart`): its counts, conflicts, errors and roster
+    are those of the same run worked out in place, also when that process is killed midway
+    (the rest is then worked out in place)."""
+    snap = _many_chunks_snapshot()
+    monkeypatch.setattr(people, "CHUNK", 100)
+    monkeypatch.setattr(people, "APART_CHUNKS", 10**9)
+    here = Sis(other_roster, tmp_path_factory.mktemp("here")).run(snap)
+    monkeypatch.setattr(people, "APART_CHUNKS", 2)
+    monkeypatch.setattr(_Counted, "received", 0)
+    monkeypatch.setattr(_Counted, "kill_after", kill_after)
+    monkeypatch.setattr(people, "_Apart", _Counted)
+    apart = Sis(roster, tmp_path_factory.mktemp("apart")).run(snap)
+    in_place = [r for r in caplog.records if "works out its people in place" in r.getMessage()]
+    if kill_after is None:
+        assert (_Counted.received, in_place) == (8, [])
+    else:
+        # Chunks already in the pipe when it was killed still arrive whole.
+        assert kill_after <= _Counted.received < 8 and len(in_place) == 1
+    assert sorted(c["sourced_id"] for c in apart.conflicts) == ["u1", "u2", "u3", "u650", "u690"]
+    assert apart.counts["students"]["created"] == here.counts["students"]["created"] > 690
+    assert _decisions(apart) == _decisions(here)
+    assert apart.errors == here.errors and apart.errors
+    assert canonical(roster.db, roster.org.id) == canonical(other_roster.db, other_roster.org.id)

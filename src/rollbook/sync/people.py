@@ -11,18 +11,28 @@ else goes field by field through `sync/reconcile.py` (`sync/people_updates.py`).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, union
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from rollbook.domain.fields import mask_of
 from rollbook.domain.matching import Key, match_record
 from rollbook.domain.values import username_key
-from rollbook.store.bulk import any_of, bulk_insert, bulk_insert_dicts, indexes_built_after
+from rollbook.store.bulk import any_of, bulk_insert, bulk_insert_dicts, indexes_built_after, parts
+from rollbook.store.db import Database
 from rollbook.store.models import Person, PersonSchool, ProductSetting, table_of, utcnow
 from rollbook.store.sync_tables import StageRole, StageSkipped, StageUser, SyncKey
 from rollbook.sync.candidates import CandidateIndex
@@ -36,7 +46,7 @@ from rollbook.sync.people_updates import (
     reprint,
     settings_edited_by_hand,
 )
-from rollbook.sync.settle import salt_of, settled_people, unsettled
+from rollbook.sync.settle import salt_of, settled_people, staged_rows, unsettled_lines
 from rollbook.sync.writes import (
     KeyWriter,
     active_sis,
@@ -52,6 +62,7 @@ from rollbook.sync.writes import (
     snapshot_of,
 )
 
+log = logging.getLogger("rollbook.sync")
 CHUNK = 1000
 PERSON_KEYS: dict[Key, str] = {
     "username": "username_key",
@@ -62,13 +73,13 @@ _P = table_of(Person)
 
 
 def _roles(
-    ctx: RunContext, sourced_ids: list[str]
+    session: Session, reading: Reading, sourced_ids: list[str]
 ) -> tuple[dict[str, list[Role]], dict[str, tuple[int, int]]]:
     """The role rows of these users that count, and the sum and count of the fingerprints
     of all their role rows (as sync/settle.py adds them up)."""
     found: dict[str, list[Role]] = defaultdict(list)
     prints: dict[str, tuple[int, int]] = {}
-    if ctx.version != "1.2":
+    if reading.version != "1.2":
         return found, prints
     sr = table_of(StageRole)  # Plain rows, not ORM results: a third less to fetch.
     query = select(
@@ -79,12 +90,12 @@ def _roles(
         sr.c.line,
         sr.c.status,
         sr.c.row_print,
-    ).where(sr.c.run_id == ctx.run_id, any_of(ctx.session, sr.c.user_sourced_id, sourced_ids))
-    with planned_with_values(ctx.session):
+    ).where(sr.c.run_id == reading.run_id, any_of(session, sr.c.user_sourced_id, sourced_ids))
+    with planned_with_values(session):
         # In file order, sorted here: asked of the database, SQLite walked the run's roles
         # in line order to spare the sort, all of them for each chunk of users (1,000
         # chunks of a million roles in a first sync of 1,000,000 students).
-        rows = sorted(ctx.session.execute(query), key=itemgetter(4))
+        rows = sorted(session.execute(query), key=itemgetter(4))
     for user, role, role_type, org_ref, line, status, row_print in rows:
         total, count = prints.get(user, (0, 0))
         prints[user] = (total + (row_print or 0), count + 1)
@@ -188,6 +199,201 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What working out a chunk of staged users depends on besides the staged rows: the run
+    and what the people step found before its chunks. Picklable, for `_prepare_apart`."""
+
+    run_id: int
+    version: str
+    first: bool
+    salt: str
+    schools: dict[str, int]
+    district_refs: set[str]
+    # R9: keys two staged records carry; people two records point at.
+    twice: dict[Key, set[str]]
+    contested: set[int]
+    # Sourced ids with a row skipped for an error; one staged row may share it (R9).
+    skipped: set[str]
+
+
+class Prepared(NamedTuple):
+    """A chunk of staged users worked out, nothing written yet (`PeopleStep._apply` writes).
+
+    `early`, in file order: ("ignored", sourced id), ("held", sourced id, issue) or
+    ("skipped", record); `decided`, in file order, for the other records: ("conflict",
+    record, key, candidates, message), ("create", record, new row, first history entry) or
+    ("match", record, stored person)."""
+
+    prints: dict[str, str | None]
+    early: list[tuple[Any, ...]]
+    decided: list[tuple[Any, ...]]
+
+
+class Preparer:
+    """Works out chunks of staged users in a session: in the run's own (`ctx` given, which
+    looks people up), or in another process's for an organization's first full run, which
+    looks nobody up (`_prepare_apart`)."""
+
+    def __init__(self, session: Session, reading: Reading, ctx: RunContext | None) -> None:
+        self.session = session
+        self.reading = reading
+        self.ctx = ctx
+
+    def prepare(self, chunk: list[Row[Any]]) -> Prepared:
+        reading, ctx = self.reading, self.ctx
+        roles, role_prints = _roles(self.session, reading, [r.sourced_id for r in chunk])
+        unroled = [r.sourced_id for r in chunk if r.sourced_id not in roles]
+        stored = _standings(ctx, unroled) if ctx is not None else {}
+        one_one = reading.version == "1.1"
+        prints = {
+            r.sourced_id: entity_print(
+                reading.salt,
+                r.row_hash,
+                None if one_one else role_prints.get(r.sourced_id, (0, 0)),
+            )
+            for r in chunk
+        }
+        early: list[tuple[Any, ...]] = []
+        records: list[Incoming] = []
+        for row in chunk:
+            made = person_from(
+                row._mapping,
+                roles.get(row.sourced_id, []),
+                version=reading.version,  # type: ignore[arg-type]
+                schools=reading.schools,
+                district_refs=reading.district_refs,
+                stored=stored.get(row.sourced_id),
+            )
+            if isinstance(made, Skip):
+                if made.error is None:
+                    early.append(("ignored", made.sourced_id))
+                else:
+                    early.append(("held", made.sourced_id, made.error))
+            elif made.sourced_id in reading.skipped:
+                early.append(("skipped", made))
+            else:
+                records.append(made)
+        # A first sync: a record could only meet a person this run created from another record
+        # sharing a key with it, and R9 holds both of those back (a sourcedId, username or
+        # identifier two records carry), so there is nobody to look up (a tenth of a first
+        # sync on PostgreSQL).
+        lookup = records and not reading.first
+        assert ctx is not None or not lookup, "only a first run is worked out apart"
+        rows = _candidates(ctx, records) if lookup and ctx is not None else []
+        by_id = {row.id: row for row in rows}
+        index = CandidateIndex(rows, PERSON_KEYS)
+        decided: list[tuple[Any, ...]] = []
+        for record in records:
+            name_key = username_key(record.values["username"])
+            alt = record.values.get("alt_external_id")
+            found = index.found(
+                {"username": name_key, "external_id": record.sourced_id, "alt_external_id": alt}
+            )
+            twice = [
+                k
+                for k, v in (("username", name_key), ("alt_external_id", alt))
+                if v and v in reading.twice[k]  # type: ignore[index]
+            ]
+            match = match_record(
+                kind=record.kind,
+                found=found,
+                claimed_twice=twice,  # type: ignore[arg-type]
+                contested=reading.contested,
+            )
+            if match.outcome == "conflict":
+                decided.append(
+                    ("conflict", record, match.key, list(match.candidates), match.message)
+                )
+            elif match.outcome == "create":
+                new_row = _person_row(record, prints[record.sourced_id])
+                decided.append(("create", record, new_row, snapshot_of(record)))
+            else:
+                decided.append(("match", record, by_id[match.entity_id]))
+        return Prepared(prints, early, decided)
+
+
+# Chunks a first run must have for its chunks to be worked out in another process: starting
+# one (a new interpreter) takes about a second.
+APART_CHUNKS = 40
+# How long the run waits for the other process's next chunk before it works out the rest
+# itself (a chunk takes it some 30 ms; the first one also waits for it to start).
+APART_WAIT_SECONDS = 300.0
+
+
+def _prepare_apart(sending: Connection, url: str, work: str) -> None:
+    """In a process of its own: work out the chunks of staged users whose lines the file
+    `work` lists (with the run's `Reading`), in order, and send each. A new interpreter, not
+    a fork: SQLite forbids using in a forked child what the parent had open, its locks among
+    them."""
+    with open(work, "rb") as handle:
+        # Written by the run that started this process, in a file of its own.
+        reading, chunks = pickle.load(handle)  # noqa: S301
+    db = Database.connect(url, pool_size=1)
+    try:
+        with db.session(write=False) as session:
+            preparer = Preparer(session, reading, None)
+            for lines in chunks:
+                rows = staged_rows(session, StageUser, reading.run_id, lines)
+                sending.send(preparer.prepare(rows))
+    finally:
+        sending.close()
+        db.dispose()
+
+
+class _Lost(Exception):
+    """The process working out chunks stopped before the last one."""
+
+
+class _Apart:
+    """`_prepare_apart` in a new process; iterating receives its chunks in order, and raises
+    `_Lost` if it stops before the last (it died, failed, sent what cannot be read, or sent
+    nothing for `APART_WAIT_SECONDS`).
+
+    What it works on goes through a file, so that starting it writes a few bytes only: a
+    process that dies before reading its arguments (a script without a `__main__` guard,
+    which the new interpreter runs again) would otherwise leave `start` waiting for ever to
+    write the rest."""
+
+    def __init__(self, session: Session, reading: Reading, chunks: list[Sequence[int]]) -> None:
+        handle, self._work = tempfile.mkstemp(prefix="rollbook-people-")
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump((reading, chunks), out, pickle.HIGHEST_PROTOCOL)
+        context = multiprocessing.get_context("spawn")
+        self._receiving, sending = context.Pipe(duplex=False)
+        url = session.get_bind().engine.url.render_as_string(hide_password=False)
+        self._process = context.Process(
+            target=_prepare_apart, args=(sending, url, self._work), daemon=True
+        )
+        try:
+            self._process.start()
+        except BaseException:
+            self._receiving.close()
+            os.unlink(self._work)
+            raise
+        finally:
+            sending.close()
+        self._count = len(chunks)
+
+    def __iter__(self) -> Iterator[Prepared]:
+        for number in range(1, self._count + 1):
+            try:
+                if not self._receiving.poll(APART_WAIT_SECONDS):
+                    raise TimeoutError(f"nothing for {APART_WAIT_SECONDS:.0f} s")
+                prepared = self._receiving.recv()
+            except Exception as error:
+                raise _Lost(f"its other process stopped at chunk {number}: {error!r}") from None
+            yield prepared
+
+    def stop(self) -> None:
+        self._receiving.close()
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._work)
+
+
 class PeopleStep:
     """The people part of one run."""
 
@@ -217,8 +423,8 @@ class PeopleStep:
         # indexes are built once it has (store/bulk.py).
         filled = (_P, table_of(PersonSchool)) if ctx.first and ctx.full else ()
         with indexes_built_after(ctx.session, *filled):
-            for number, chunk in enumerate(unsettled(ctx, StageUser, "person", CHUNK), start=1):
-                self._chunk(chunk)
+            for number, prepared in enumerate(self._prepared(), start=1):
+                self._apply(prepared)
                 if doubled(number):
                     # The tables grow as the run creates people: keep PostgreSQL's estimates
                     # current, or its key lookups turn into scans of the whole organization.
@@ -260,78 +466,71 @@ class PeopleStep:
     def _active(self, kind: str) -> int:
         return active_sis(self.ctx, _P, _P.c.kind == kind)
 
-    def _chunk(self, chunk: list[Row[Any]]) -> None:
+    def _reading(self) -> Reading:
         ctx = self.ctx
-        roles, role_prints = _roles(ctx, [r.sourced_id for r in chunk])
-        stored = _standings(ctx, [r.sourced_id for r in chunk if r.sourced_id not in roles])
-        records: list[Incoming] = []
-        one_one = ctx.version == "1.1"
-        self.prints = {
-            r.sourced_id: entity_print(
-                self.salt, r.row_hash, None if one_one else role_prints.get(r.sourced_id, (0, 0))
-            )
-            for r in chunk
-        }
-        for row in chunk:
-            made = person_from(
-                row._mapping,
-                roles.get(row.sourced_id, []),
-                version=ctx.version,  # type: ignore[arg-type]
-                schools=ctx.schools,
-                district_refs=ctx.district_refs,
-                stored=stored.get(row.sourced_id),
-            )
-            if isinstance(made, Skip):
-                if made.error is None:
-                    ctx.counts["not_imported"] += 1
-                    self.keys.add("person", made.sourced_id, None, "ignored")
-                    continue
-                record_issue(ctx, made.error)
-                self.keys.add("person", made.sourced_id, None, "held")
-                continue
-            if made.sourced_id in self.skipped:
-                self._conflict(
-                    made, "external_id", [], "another row of users.csv has this sourcedId"
-                )
-                continue
-            records.append(made)
-        # A first sync: a record could only meet a person this run created from another record
-        # sharing a key with it, and R9 holds both of those back (a sourcedId, username or
-        # identifier two records carry), so there is nobody to look up (a tenth of a first
-        # sync on PostgreSQL).
-        rows = _candidates(ctx, records) if records and not ctx.first else []
-        by_id = {row.id: row for row in rows}
-        index = CandidateIndex(rows, PERSON_KEYS)
-        creates: list[Incoming] = []
-        matched: list[tuple[Incoming, Row[Any]]] = []
-        for record in records:
-            found = index.found(
-                {
-                    "username": username_key(record.values["username"]),
-                    "external_id": record.sourced_id,
-                    "alt_external_id": record.values.get("alt_external_id"),
-                }
-            )
-            twice = [
-                k
-                for k, v in (
-                    ("username", username_key(record.values["username"])),
-                    ("alt_external_id", record.values.get("alt_external_id")),
-                )
-                if v and v in self.twice[k]  # type: ignore[index]
-            ]
-            match = match_record(
-                kind=record.kind,
-                found=found,
-                claimed_twice=twice,  # type: ignore[arg-type]
-                contested=self.contested,
-            )
-            if match.outcome == "conflict":
-                self._conflict(record, match.key, match.candidates, match.message)
-            elif match.outcome == "create":
-                creates.append(record)
+        return Reading(
+            run_id=ctx.run_id,
+            version=ctx.version,
+            first=ctx.first,
+            salt=self.salt,
+            schools=ctx.schools,
+            district_refs=ctx.district_refs,
+            twice=self.twice,
+            contested=self.contested,
+            skipped=self.skipped,
+        )
+
+    def _prepared(self) -> Iterator[Prepared]:
+        """The unsettled staged users, a chunk at a time, worked out. An organization's first
+        full run of many chunks has them worked out in another process, on another core,
+        while this one writes the last; if that process fails, the rest are worked out here."""
+        ctx = self.ctx
+        reading = self._reading()
+        chunks = list(parts(unsettled_lines(ctx, StageUser, "person"), CHUNK))
+        done = 0
+        if ctx.first and ctx.full and len(chunks) >= APART_CHUNKS:
+            try:
+                apart = _Apart(ctx.session, reading, chunks)
+            except Exception as error:  # no process to be had: all of them here
+                log.warning("run %s works out its people in place: %r", ctx.run_id, error)
             else:
-                matched.append((record, by_id[match.entity_id]))
+                try:
+                    for prepared in apart:
+                        yield prepared
+                        done += 1
+                except _Lost as lost:
+                    log.warning("run %s works out its people in place: %s", ctx.run_id, lost)
+                finally:
+                    apart.stop()
+        here = Preparer(ctx.session, reading, ctx)
+        for part in chunks[done:]:
+            yield here.prepare(staged_rows(ctx.session, StageUser, ctx.run_id, part))
+
+    def _apply(self, prepared: Prepared) -> None:
+        """Write what a chunk makes: its held rows and conflicts, then its new people, then
+        its matched ones."""
+        ctx = self.ctx
+        self.prints = prepared.prints
+        for outcome in prepared.early:
+            if outcome[0] == "ignored":
+                ctx.counts["not_imported"] += 1
+                self.keys.add("person", outcome[1], None, "ignored")
+            elif outcome[0] == "held":
+                record_issue(ctx, outcome[2])
+                self.keys.add("person", outcome[1], None, "held")
+            else:
+                self._conflict(
+                    outcome[1], "external_id", [], "another row of users.csv has this sourcedId"
+                )
+        creates: list[tuple[Incoming, dict[str, Any], dict[str, Any]]] = []
+        matched: list[tuple[Incoming, Row[Any]]] = []
+        for outcome in prepared.decided:
+            if outcome[0] == "conflict":
+                self._conflict(*outcome[1:])
+            elif outcome[0] == "create":
+                creates.append(outcome[1:])
+            else:
+                matched.append(outcome[1:])
         self._create(creates)
         self._update(matched)
         self.keys.flush()
@@ -355,15 +554,14 @@ class PeopleStep:
             message=message,
         )
 
-    def _create(self, records: list[Incoming]) -> None:
-        if not records:
+    def _create(self, creates: list[tuple[Incoming, dict[str, Any], dict[str, Any]]]) -> None:
+        if not creates:
             return
         ctx = self.ctx
         now = utcnow()
-        rows = [_person_row(r, self.prints[r.sourced_id]) for r in records]
-        ids = ids_of_new(ctx.session, _P, rows, new_sis_entity(ctx, now))
+        ids = ids_of_new(ctx.session, _P, [row for _, row, _ in creates], new_sis_entity(ctx, now))
         schools, settings = [], []
-        for record, person_id in zip(records, ids, strict=True):
+        for (record, _, first_entry), person_id in zip(creates, ids, strict=True):
             schools += [
                 {"person_id": person_id, "school_id": s, "org_id": ctx.org.id}
                 for s in record.values["school_ids"]
@@ -371,9 +569,7 @@ class PeopleStep:
             settings += [(person_id, p, s, v) for (p, s), v in record.settings.items()]
             ctx.bump(record.kind, "created")
             ctx.counts["product_settings_changed"] += len(record.settings)
-            ctx.log.add(
-                record.kind, person_id, "created", ref=record.sourced_id, new=snapshot_of(record)
-            )
+            ctx.log.add(record.kind, person_id, "created", ref=record.sourced_id, new=first_entry)
             self.keys.add("person", record.sourced_id, person_id, "applied")
         if schools:
             bulk_insert_dicts(ctx.session, table_of(PersonSchool), schools)

@@ -20,12 +20,12 @@ full path, which the tests compare side by side.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from rollbook.store.bulk import any_of, parts
 from rollbook.store.models import Class, Person, ProductSetting, table_of
@@ -165,17 +165,31 @@ def unsettled(
     PostgreSQL has statistics for; one per chunk, against keys growing as the run goes, was
     planned as a scan of every key per row.
     """
+    for part in parts(unsettled_lines(ctx, model, kind), chunk):
+        yield staged_rows(ctx.session, model, ctx.run_id, part)
+
+
+def unsettled_lines(
+    ctx: RunContext, model: type[StageUser] | type[StageClass], kind: str
+) -> Sequence[int]:
+    """The lines of the staged records of `model` not settled yet, in file order."""
     settled = exists().where(
         SyncKey.run_id == ctx.run_id, SyncKey.kind == kind, SyncKey.sourced_id == model.sourced_id
     )
-    lines = ctx.session.scalars(
+    return ctx.session.scalars(
         select(model.line).where(model.run_id == ctx.run_id, ~settled).order_by(model.line)
     ).all()
+
+
+def staged_rows(
+    session: Session, model: type[StageUser] | type[StageClass], run_id: int, lines: Sequence[int]
+) -> list[Row[Any]]:
+    """The staged rows of `model` at these lines, in file order."""
     table = table_of(model)
-    for part in parts(lines, chunk):
-        rows = ctx.session.execute(
+    return list(
+        session.execute(
             select(table)
-            .where(table.c.run_id == ctx.run_id, any_of(ctx.session, table.c.line, part))
+            .where(table.c.run_id == run_id, any_of(session, table.c.line, lines))
             .order_by(table.c.line)
         ).all()
-        yield list(rows)
+    )
