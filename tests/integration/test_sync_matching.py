@@ -543,7 +543,7 @@ class _Counted(people._Apart):
             yield prepared
             if type(self).received == type(self).kill_after:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
 
 
 @pytest.mark.parametrize("kill_after", [None, 2], ids=["whole", "killed"])

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from operator import itemgetter
-from typing import Any, NamedTuple
+from select import select as wait_for
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import func, select, union
 from sqlalchemy.engine import Row
@@ -202,7 +203,7 @@ def _candidates(ctx: RunContext, records: Sequence[Incoming]) -> list[Row[Any]]:
 @dataclass(frozen=True)
 class Reading:
     """What working out a chunk of staged users depends on besides the staged rows: the run
-    and what the people step found before its chunks. Picklable, for `_prepare_apart`."""
+    and what the people step found before its chunks. Picklable, for `prepare_apart`."""
 
     run_id: int
     version: str
@@ -233,7 +234,7 @@ class Prepared(NamedTuple):
 class Preparer:
     """Works out chunks of staged users in a session: in the run's own (`ctx` given, which
     looks people up), or in another process's for an organization's first full run, which
-    looks nobody up (`_prepare_apart`)."""
+    looks nobody up (`prepare_apart`)."""
 
     def __init__(self, session: Session, reading: Reading, ctx: RunContext | None) -> None:
         self.session = session
@@ -321,24 +322,27 @@ APART_CHUNKS = 40
 APART_WAIT_SECONDS = 300.0
 
 
-def _prepare_apart(sending: Connection, url: str, work: str) -> None:
-    """In a process of its own: work out the chunks of staged users whose lines the file
-    `work` lists (with the run's `Reading`), in order, and send each. A new interpreter, not
-    a fork: SQLite forbids using in a forked child what the parent had open, its locks among
-    them."""
+def prepare_apart(work: str, out: BinaryIO) -> None:
+    """In a process of its own (`python -m rollbook.sync.apart`): work out the chunks of
+    staged users whose lines the file `work` lists, with the run's database and `Reading`,
+    in order, and write each to `out`, pickled after its length."""
     with open(work, "rb") as handle:
-        # Written by the run that started this process, in a file of its own.
-        reading, chunks = pickle.load(handle)  # noqa: S301
+        # Written by the run that started this process, in a file only it can read.
+        url, reading, chunks = pickle.load(handle)  # noqa: S301
     db = Database.connect(url, pool_size=1)
     try:
         with db.session(write=False) as session:
             preparer = Preparer(session, reading, None)
             for lines in chunks:
                 rows = staged_rows(session, StageUser, reading.run_id, lines)
-                sending.send(preparer.prepare(rows))
+                data = pickle.dumps(preparer.prepare(rows), pickle.HIGHEST_PROTOCOL)
+                out.write(len(data).to_bytes(_LENGTH, "big") + data)
+                out.flush()
     finally:
-        sending.close()
         db.dispose()
+
+
+_LENGTH = 8
 
 
 class _Lost(Exception):
@@ -346,52 +350,70 @@ class _Lost(Exception):
 
 
 class _Apart:
-    """`_prepare_apart` in a new process; iterating receives its chunks in order, and raises
-    `_Lost` if it stops before the last (it died, failed, sent what cannot be read, or sent
-    nothing for `APART_WAIT_SECONDS`).
-
-    What it works on goes through a file, so that starting it writes a few bytes only: a
-    process that dies before reading its arguments (a script without a `__main__` guard,
-    which the new interpreter runs again) would otherwise leave `start` waiting for ever to
-    write the rest."""
+    """`prepare_apart` in a new interpreter (`python -m rollbook.sync.apart`, not a fork:
+    SQLite forbids using in a forked child what the parent had open, and not
+    `multiprocessing`'s spawn, which runs the parent's main script again, a script without
+    a `__main__` guard included). Iterating receives its chunks in order through its standard
+    output, and raises `_Lost` if it stops before the last (it died, failed, sent what
+    cannot be read, or sent nothing for `APART_WAIT_SECONDS`). What it works on goes through
+    a file only this user can read (it names the database, password included)."""
 
     def __init__(self, session: Session, reading: Reading, chunks: list[Sequence[int]]) -> None:
-        handle, self._work = tempfile.mkstemp(prefix="rollbook-people-")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump((reading, chunks), out, pickle.HIGHEST_PROTOCOL)
-        context = multiprocessing.get_context("spawn")
-        self._receiving, sending = context.Pipe(duplex=False)
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
-        self._process = context.Process(
-            target=_prepare_apart, args=(sending, url, self._work), daemon=True
-        )
+        handle, self._work = tempfile.mkstemp(prefix="rollbook-people-")
         try:
-            self._process.start()
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump((url, reading, chunks), out, pickle.HIGHEST_PROTOCOL)
+            # The modules this process imports from, whatever put them on its path.
+            path = os.pathsep.join(p for p in sys.path if p)
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+                [sys.executable, "-m", "rollbook.sync.apart", self._work],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+                bufsize=0,
+            )
         except BaseException:
-            self._receiving.close()
             os.unlink(self._work)
             raise
-        finally:
-            sending.close()
         self._count = len(chunks)
 
     def __iter__(self) -> Iterator[Prepared]:
+        assert self._process.stdout is not None
+        source = self._process.stdout.fileno()
         for number in range(1, self._count + 1):
             try:
-                if not self._receiving.poll(APART_WAIT_SECONDS):
-                    raise TimeoutError(f"nothing for {APART_WAIT_SECONDS:.0f} s")
-                prepared = self._receiving.recv()
+                size = int.from_bytes(_read(source, _LENGTH), "big")
+                # Written by the process this run started, through a pipe only the two hold.
+                prepared = pickle.loads(_read(source, size))  # noqa: S301
             except Exception as error:
                 raise _Lost(f"its other process stopped at chunk {number}: {error!r}") from None
             yield prepared
 
     def stop(self) -> None:
-        self._receiving.close()
-        if self._process.is_alive():
+        if self._process.poll() is None:
             self._process.kill()
-        self._process.join()
+        self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._work)
+
+
+def _read(source: int, size: int) -> bytes:
+    """Exactly `size` bytes from the pipe, each part within `APART_WAIT_SECONDS`."""
+    parts: list[bytes] = []
+    left = size
+    while left:
+        ready, _, _ = wait_for([source], [], [], APART_WAIT_SECONDS)
+        if not ready:
+            raise TimeoutError(f"nothing for {APART_WAIT_SECONDS:.0f} s")
+        part = os.read(source, min(left, 1 << 20))
+        if not part:
+            raise EOFError("the process ended")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 class PeopleStep:
@@ -488,7 +510,7 @@ class PeopleStep:
         reading = self._reading()
         chunks = list(parts(unsettled_lines(ctx, StageUser, "person"), CHUNK))
         done = 0
-        if ctx.first and ctx.full and len(chunks) >= APART_CHUNKS:
+        if ctx.first and ctx.full and len(chunks) >= APART_CHUNKS and os.name == "posix":
             try:
                 apart = _Apart(ctx.session, reading, chunks)
             except Exception as error:  # no process to be had: all of them here
