@@ -346,6 +346,17 @@ def test_r23_a_first_run_logs_its_members_as_any_run_does(sis: Sis) -> None:
     assert first.counts["enrollments"] == {"added": 5, "removed": 0}
 
 
+def _sqlite_plan(roster: Roster, query: Any) -> str:
+    """SQLite's plan of a statement, its steps joined by " | "."""
+    statement = query.compile(roster.db.engine, compile_kwargs={"render_postcompile": True})
+    with roster.db.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}",
+            tuple(statement.params[name] for name in statement.positiontup or ()),
+        ).all()
+    return " | ".join(str(row[-1]) for row in plan)
+
+
 def test_r15_hand_made_memberships_the_sis_sends_are_found_without_reading_every_membership(
     roster: Roster,
 ) -> None:
@@ -354,13 +365,7 @@ def test_r15_hand_made_memberships_the_sis_sends_are_found_without_reading_every
     the schema decides (PostgreSQL plans from its statistics)."""
     if roster.db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's plan; PostgreSQL plans from its statistics")
-    statement = relations.claim_members(1).compile(roster.db.engine)
-    with roster.db.engine.connect() as connection:
-        plan = connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}",
-            tuple(statement.params[name] for name in statement.positiontup or ()),
-        ).all()
-    details = " | ".join(str(row[-1]) for row in plan)
+    details = _sqlite_plan(roster, relations.claim_members(1))
     assert "ix_memberships_manual" in details, details
 
 
@@ -374,12 +379,6 @@ def test_r23_a_first_runs_member_lists_follow_the_memberships_key_without_a_sort
         pytest.skip("SQLite's plan; PostgreSQL orders inside the aggregate")
     with roster.db.session(write=False) as session:
         query = relations.first_members_log(session, org_id=1, run_id=1, now=utcnow())
-        statement = query.compile(roster.db.engine, compile_kwargs={"render_postcompile": True})
-    with roster.db.engine.connect() as connection:
-        plan = connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {statement}",
-            tuple(statement.params[name] for name in statement.positiontup or ()),
-        ).all()
-    details = " | ".join(str(row[-1]) for row in plan)
+    details = _sqlite_plan(roster, query)
     assert "sqlite_autoindex_memberships_1" in details, details
     assert "FOR GROUP BY" not in details, details
