@@ -329,6 +329,9 @@ def prepare_apart(work: str, out: BinaryIO) -> None:
     with open(work, "rb") as handle:
         # Written by the run that started this process, in a file only it can read.
         url, reading, chunks = pickle.load(handle)  # noqa: S301
+    # It names the database, password included: gone as soon as it is read.
+    with contextlib.suppress(OSError):
+        os.unlink(work)
     db = Database.connect(url, pool_size=1)
     try:
         with db.session(write=False) as session:
