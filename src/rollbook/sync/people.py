@@ -513,7 +513,10 @@ class PeopleStep:
         reading = self._reading()
         chunks = list(parts(unsettled_lines(ctx, StageUser, "person"), CHUNK))
         done = 0
-        if ctx.first and ctx.full and len(chunks) >= APART_CHUNKS and os.name == "posix":
+        # Only where every staged row was committed before this transaction began, which a
+        # run read by its changes cannot say (it stages a few lines within it: `ctx.gone`).
+        whole = ctx.full and ctx.gone is None
+        if ctx.first and whole and len(chunks) >= APART_CHUNKS and os.name == "posix":
             try:
                 apart = _Apart(ctx.session, reading, chunks)
             except Exception as error:  # no process to be had: all of them here
