@@ -167,6 +167,7 @@ def indexes_built_after(session: Session, *tables: Table) -> Iterator[None]:
         yield
         return
     connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
     kept: list[str] = []
     for table in tables:
         if connection.execute(select(literal(1)).select_from(table).limit(1)).first():
@@ -179,12 +180,8 @@ def indexes_built_after(session: Session, *tables: Table) -> Iterator[None]:
             {"table": table.name},
         ).all()
         for name, statement in indexes:
-            connection.exec_driver_sql(f"DROP INDEX {_quoted(session, name)}")
+            connection.exec_driver_sql(f"DROP INDEX {quote(name)}")
             kept.append(statement)
     yield
     for statement in kept:
         connection.exec_driver_sql(statement)
-
-
-def _quoted(session: Session, name: str) -> str:
-    return session.get_bind().dialect.identifier_preparer.quote_identifier(name)

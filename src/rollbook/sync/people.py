@@ -424,20 +424,26 @@ class PeopleStep:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.salt = salt_of(ctx)
-        self.twice = _claimed_twice(ctx)
-        self.contested = _contested(ctx)
+        self.reading = Reading(
+            run_id=ctx.run_id,
+            version=ctx.version,
+            first=ctx.first,
+            salt=salt_of(ctx),
+            schools=ctx.schools,
+            district_refs=ctx.district_refs,
+            twice=_claimed_twice(ctx),
+            contested=_contested(ctx),
+            skipped=set(
+                ctx.session.scalars(
+                    select(StageSkipped.sourced_id).where(
+                        StageSkipped.run_id == ctx.run_id, StageSkipped.file == "users.csv"
+                    )
+                )
+            ),
+        )
         self.keys = KeyWriter(ctx)
         # The `sis_print` of each record of the chunk at hand, by SIS id.
         self.prints: dict[str, str | None] = {}
-        # Sourced ids with a row skipped for an error; one staged row may share it (R9).
-        self.skipped = set(
-            ctx.session.scalars(
-                select(StageSkipped.sourced_id).where(
-                    StageSkipped.run_id == ctx.run_id, StageSkipped.file == "users.csv"
-                )
-            )
-        )
 
     def run(self) -> None:
         ctx = self.ctx
@@ -470,14 +476,15 @@ class PeopleStep:
     def _settle(self) -> None:
         """The unchanged people, recognised in one join (sync/settle.py)."""
         settled: dict[str, int] = defaultdict(int)
+        reading = self.reading
         for sourced_id, name_key, identifier, person_id, kind in settled_people(
-            self.ctx, self.salt
+            self.ctx, reading.salt
         ):
             if (
-                person_id in self.contested
-                or sourced_id in self.skipped
-                or name_key in self.twice["username"]
-                or (identifier and identifier in self.twice["alt_external_id"])
+                person_id in reading.contested
+                or sourced_id in reading.skipped
+                or name_key in reading.twice["username"]
+                or (identifier and identifier in reading.twice["alt_external_id"])
             ):
                 continue  # R9: the full path reports it
             self.keys.add("person", sourced_id, person_id, "applied")
@@ -491,26 +498,11 @@ class PeopleStep:
     def _active(self, kind: str) -> int:
         return active_sis(self.ctx, _P, _P.c.kind == kind)
 
-    def _reading(self) -> Reading:
-        ctx = self.ctx
-        return Reading(
-            run_id=ctx.run_id,
-            version=ctx.version,
-            first=ctx.first,
-            salt=self.salt,
-            schools=ctx.schools,
-            district_refs=ctx.district_refs,
-            twice=self.twice,
-            contested=self.contested,
-            skipped=self.skipped,
-        )
-
     def _prepared(self) -> Iterator[Prepared]:
         """The unsettled staged users, a chunk at a time, worked out. An organization's first
         full run of many chunks has them worked out in another process, on another core,
         while this one writes the last; if that process fails, the rest are worked out here."""
-        ctx = self.ctx
-        reading = self._reading()
+        ctx, reading = self.ctx, self.reading
         chunks = list(parts(unsettled_lines(ctx, StageUser, "person"), CHUNK))
         done = 0
         # Only where every staged row was committed before this transaction began, which a
