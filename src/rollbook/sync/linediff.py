@@ -20,7 +20,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 BLOCK = 8192
-WINDOWS = (8, 64)
+# Lines looked at on each side to find the nearest pair of equal lines: most differences are
+# one line changed, added or removed, so a pair within NEAR lines is looked for first, and
+# taken only when no nearer pair can lie beyond those lines.
+NEAR = 3
+WINDOWS = (NEAR, 8, 64)
 NL = b"\n"
 
 
@@ -86,12 +90,12 @@ def _line_at(data: bytes, start: int) -> tuple[bytes, int]:
     return data[start:end], end + 1
 
 
-def _common_prefix(old: bytes, i: int, new: bytes, j: int, length: int) -> int:
+def _common_prefix(old: bytes, i: int, new: memoryview, j: int, length: int) -> int:
     """How many bytes from `i` in old and `j` in new are equal, up to `length`."""
     low, high = 0, min(length, len(old) - i, len(new) - j)
     while high - low > 32:
         middle = (low + high) // 2
-        if old[i : i + middle] == new[j : j + middle]:
+        if old.startswith(new[j : j + middle], i):
             low = middle
         else:
             high = middle
@@ -123,18 +127,23 @@ def diff_lines(old: bytes, new: bytes, *, old_body: int, new_body: int) -> Diff:
     i, j = old_body, new_body
     line = 2  # the new file's line at j
     size_old, size_new = len(old), len(new)
+    # Compared in place, without copying the bytes of either (a new file's bytes taken a
+    # block at a time after each difference: gigabytes at a million lines).
+    view = memoryview(new)
     while i < size_old and j < size_new:
         end = _block_end(old, i)
         length = end - i
-        if new[j : j + length] == old[i:end] and (
-            j + length == size_new or new[j + length - 1] == NL[0]
+        if (
+            j + length <= size_new
+            and old.startswith(view[j : j + length], i)
+            and (j + length == size_new or new[j + length - 1] == NL[0])
         ):
             line += old.count(NL, i, end)
             i, j = end, j + length
             continue
         # The block differs somewhere: pass over the whole lines before the first byte that
         # differs, found by halving (each half one comparison of bytes).
-        same = _common_prefix(old, i, new, j, length)
+        same = _common_prefix(old, i, view, j, length)
         start = old.rfind(NL, i, i + same) + 1
         if start > i:
             line += old.count(NL, i, start)
@@ -151,7 +160,7 @@ def diff_lines(old: bytes, new: bytes, *, old_body: int, new_body: int) -> Diff:
             olds, _ = _lines(old, i, window)
             news, _ = _lines(new, j, window)
             best = _nearest_pair(olds, news)
-            if best is not None:
+            if best is not None and (window > NEAR or best[0] + best[1] < NEAR):
                 break
         skip_old, skip_new = best if best is not None else (len(olds), len(news))
         unpaired_old.extend(olds[:skip_old])
