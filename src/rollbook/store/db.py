@@ -7,15 +7,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # How long a request may wait for its turn to write before it answers 503 busy (api/deps.py).
@@ -239,15 +240,42 @@ class Database:
         self.engine.dispose()
 
 
+_MIGRATIONS = resources.files("rollbook.store").joinpath("migrations")
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
-    location = resources.files("rollbook.store").joinpath("migrations")
-    config.set_main_option("script_location", str(location))
+    config.set_main_option("script_location", str(_MIGRATIONS))
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision: each file of `migrations/versions` is named after its
+    revision, four digits, each revising the one before (tests/integration/test_migrations.py
+    checks this against Alembic's own reading of the scripts)."""
+    names = (p.name for p in _MIGRATIONS.joinpath("versions").iterdir())
+    return max(n[:4] for n in names if n[:4].isdigit() and n.endswith(".py"))
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database without the schema."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return None if found is None else str(found)
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to date (every command does this first)."""
+    """Bring the schema up to date (every command does this first). A database at the newest
+    revision is left as it is without loading Alembic and reading every migration script
+    (a third of a second of each command)."""
+    if current_revision(engine) == head_revision():
+        return
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
