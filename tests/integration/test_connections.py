@@ -14,6 +14,7 @@ from rollbook.app import create_app
 from rollbook.config import Settings
 from rollbook.store import db as store_db
 from rollbook.store.db import Database
+from rollbook.sync.writes import _sample
 
 
 def _pragma(db: Database, name: str) -> object:
@@ -90,3 +91,21 @@ def test_a_postgresql_connection_in_use_moments_ago_is_lent_without_a_ping(
         assert _backend_pid(db) != first
     finally:
         db.dispose()
+
+
+def test_a_run_plans_without_fresh_statistics_while_another_transaction_samples_the_table(
+    backend: str, db: Database
+) -> None:
+    """PostgreSQL: a run does not wait on another transaction's `ANALYZE` of a table it only
+    wanted to sample (sync/writes.py `_sample`); it goes on without, and samples it when
+    nobody holds the table."""
+    if backend.startswith("sqlite"):
+        pytest.skip("PostgreSQL's ANALYZE and lock_timeout")
+    with db.engine.connect() as holder, db.session(write=True) as session:
+        holder.exec_driver_sql("BEGIN")
+        # The lock ANALYZE takes, held as another transaction's ANALYZE holds it.
+        holder.exec_driver_sql("LOCK TABLE people IN SHARE UPDATE EXCLUSIVE MODE")
+        assert _sample(session, "people", wait=False) is False
+        holder.exec_driver_sql("ROLLBACK")
+        assert _sample(session, "people", wait=False) is True
+        session.rollback()

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from psycopg.errors import LockNotAvailable
 from sqlalchemy import Select, Table, func, insert, select, text, union, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -21,6 +20,8 @@ from rollbook.sync.context import RunContext
 from rollbook.sync.incoming import Incoming
 from rollbook.sync.records import Issue
 
+# PostgreSQL's SQLSTATE for a lock not granted within `lock_timeout`.
+LOCK_NOT_AVAILABLE = "55P03"
 log = logging.getLogger("rollbook.sync")
 
 # Set in a session's `info` by a run that stages only a snapshot's changes.
@@ -103,7 +104,8 @@ def _sample(session: Session, name: str, *, wait: bool) -> bool:
             session.execute(text(f"ANALYZE {name}"))
             session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": before})
     except OperationalError as error:
-        if not isinstance(error.orig, LockNotAvailable):
+        # psycopg's LockNotAvailable, by its SQLSTATE: a run on SQLite never imports psycopg.
+        if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         log.info("%s is being sampled by another transaction; planned without", name)
         return False
