@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+_UNSET: Any = object()
 
 
 class Forked(Generic[T]):
@@ -100,3 +101,55 @@ def _child(writer: int, function: Callable[..., Any], args: tuple[Any, ...]) -> 
         code = 1
     finally:
         os._exit(code)
+
+
+class Later(Generic[T]):
+    """A value for a forked computation that the parent works out after starting it: made
+    before the `Forked` that uses it, `put` by the parent, and `get` by the computation. In
+    the child, `get` waits for it; computed in place (no child, or a child that failed),
+    `get` returns what the parent put."""
+
+    def __init__(self) -> None:
+        self._reader, self._writer = os.pipe()
+        self._value: T = _UNSET
+        self._parent = os.getpid()
+
+    def put(self, value: T) -> None:
+        """Give the value (once), to the child if it still waits for it."""
+        self._value = value
+        payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        self._close_reader()
+        writer, self._writer = self._writer, -1
+        try:
+            with os.fdopen(writer, "wb") as stream:
+                stream.write(payload)
+        except OSError:
+            pass  # the child is gone: whoever computes the value again gets it from here
+
+    def get(self) -> T:
+        """The value: in place, the one put; in the child, the one the parent sends."""
+        if self._value is not _UNSET:
+            return self._value
+        if os.getpid() == self._parent or self._writer < 0:
+            raise RuntimeError("the value was not put before it was wanted")
+        # In the child: its copy of the writing end must be closed to see the end of it.
+        os.close(self._writer)
+        self._writer = -1
+        with os.fdopen(self._reader, "rb") as stream:
+            data = stream.read()
+        self._reader = -1
+        # Written by the process that forked this one, through a pipe only the two hold.
+        value: T = pickle.loads(data)  # noqa: S301
+        return value
+
+    def close(self) -> None:
+        """Give nothing after all (the computation was cancelled)."""
+        self._close_reader()
+        if self._writer >= 0:
+            os.close(self._writer)
+            self._writer = -1
+
+    def _close_reader(self) -> None:
+        if self._reader >= 0:
+            os.close(self._reader)
+            self._reader = -1

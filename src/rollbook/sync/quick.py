@@ -46,6 +46,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,7 +66,7 @@ from rollbook.sync.columns import FILE_KEYS, FileKey
 from rollbook.sync.context import FINDINGS, PLURAL, RunContext
 from rollbook.sync.copies import Kept
 from rollbook.sync.fingerprint import RULES_VERSION
-from rollbook.sync.forked import Forked
+from rollbook.sync.forked import Forked, Later
 from rollbook.sync.linediff import diff_lines, header_and_body, one_line_records
 from rollbook.sync.noop import hand_changes_since
 from rollbook.sync.parse import Snapshot
@@ -80,6 +81,8 @@ _DIFFED = ("users", "roles", "classes", "enrollments")
 # Beyond this share of changed lines a file is cheaper to read whole.
 MAX_CHANGED = 0.2
 _IN = 5000
+# What the csv module reads otherwise than a split at commas.
+_SPECIAL = re.compile('["\r\n\0]')
 
 
 class Refused(Exception):
@@ -138,10 +141,13 @@ def salt(catalogue: Catalogue, version: str) -> str:
 def _cells(text: bytes) -> list[str]:
     """One line's CSV cells, read as sync/csvread.py reads them."""
     try:
-        decoded = (text + b"\n").decode()
+        decoded = text.decode()
     except UnicodeDecodeError:
         raise Refused("a changed line is not UTF-8") from None
-    return next(csv.reader([decoded], strict=False), [])
+    if decoded and not _SPECIAL.search(decoded):
+        # Nothing quoted, no line break or NUL: the cells are what lies between commas.
+        return decoded.split(",")
+    return next(csv.reader([decoded + "\n"], strict=False), [])
 
 
 def _column(lines: list[bytes], index: int, *, quoted: bool = True) -> list[str]:
@@ -303,16 +309,26 @@ class Quick:
             if pair is not None and pair[0] != pair[1]:
                 raise Refused(f"{key}.csv changed")
         self.only["classResources"] = []
-        # enrollments.csv, the largest file, compared on the other core while the others are
-        # compared here, each file's two versions in memory at a time on each side.
-        enrollments = Forked(self._enrollments, snapshot)
+        # enrollments.csv, the largest file, and roles.csv are compared on the other core
+        # while users.csv and classes.csv are compared here, each file's two versions in
+        # memory at a time on each side; the roles to stage depend on the users staged,
+        # handed over once they are known.
+        people: Later[tuple[set[str], set[str]] | None] = Later()
+        elsewhere = Forked(self._elsewhere, snapshot, people)
         try:
-            self._users_and_roles(snapshot, self._diffed(snapshot, "users"), edited)
+            users = self._diffed(snapshot, "users")
+            line_of, lines = self._users(users, edited)
+            people.put(None if users is None else (self.staged_people, self.gone["person"]))
             self._classes(self._diffed(snapshot, "classes"))
         except BaseException:
-            enrollments.cancel()
+            elsewhere.cancel()
+            people.close()
             raise
-        self._take_enrollments(enrollments.result())
+        found = elsewhere.result()
+        self._take_enrollments(found.enrollments)
+        if users is not None:
+            self._take_roles(found.roles, users, line_of, lines)
+            self.only["users"] = _records(users.picked)
 
     def _diffed(self, snapshot: Snapshot, key: FileKey) -> _File | None:
         pair = self._pair(snapshot, key)
@@ -342,11 +358,13 @@ class Quick:
         found.added = dict(diff.added)
         return found
 
-    def _users_and_roles(self, snapshot: Snapshot, users: _File | None, edited: set[str]) -> None:
+    def _users(self, users: _File | None, edited: set[str]) -> tuple[dict[str, int], list[bytes]]:
+        """The people whose users.csv lines are staged; the line number of each SIS id, and
+        the lines."""
         if users is None:
             if edited:
                 raise Refused("people were edited by hand and users.csv is not sent")
-            return
+            return {}, []
         lines = users.all_lines()
         column = users.index["sourcedId"]
         sids = _ids(lines, column, "users.csv", quoted=users.quoted())
@@ -362,32 +380,65 @@ class Quick:
         staged = {sids[n - 2] for n in users.picked}
         self.staged_people = staged
         self.named_people = removed | (staged - {sids[n - 2] for n in users.added})
-        roles = self._diffed(snapshot, "roles")
-        if roles is not None:
-            owner = roles.index["userSourcedId"]
-            # Users whose roles changed, and those of the first lines read for their checks.
-            touched = _named([*roles.removed, *roles.picked.values()], owner, "roles.csv")
-            wanted = staged | (touched - self.gone["person"])
-            for sid in wanted - staged:
-                n = line_of.get(sid)
-                if n is None:
-                    raise Refused("a roles.csv line names a user users.csv does not hold")
-                users.picked[n] = lines[n - 2]
-                self.named_people.add(sid)
-            role_lines = roles.all_lines()
-            owners = _column(role_lines, owner, quoted=roles.quoted())
-            if not self.gone["person"].isdisjoint(owners):
-                raise Refused("a roles.csv line names a user who left users.csv")
-            # The lines of the wanted users, found by a loop that runs in C (a million lines).
-            chosen = {
-                n + 2: role_lines[n]
-                for n in compress(range(len(owners)), map(wanted.__contains__, owners))
-            }
-            with_role = {owners[n - 2] for n in chosen}
-            if wanted - with_role:
-                raise Refused("a user to read has no roles.csv line")
-            self.only["roles"] = _records(chosen)
-        self.only["users"] = _records(users.picked)
+        return line_of, lines
+
+    def _elsewhere(
+        self, snapshot: Snapshot, people: Later[tuple[set[str], set[str]] | None]
+    ) -> _Elsewhere:
+        """What enrollments.csv and roles.csv changed (computed in a child process: returned,
+        not kept); the roles once the users staged and gone are known (`people`)."""
+        enrollments = self._enrollments(snapshot)
+        refused: Refused | None = None
+        try:
+            roles = self._diffed(snapshot, "roles")
+            if roles is not None:
+                # Read before the users are known (the longest part of the parent's work).
+                role_lines = roles.all_lines()
+                owner = roles.index["userSourcedId"]
+                owners = _column(role_lines, owner, quoted=roles.quoted())
+        except Refused as why:
+            roles, refused = None, why
+        known = people.get()
+        if known is None:  # no users.csv: its roles are not read
+            return _Elsewhere(enrollments, None)
+        if refused is not None:
+            raise refused
+        if roles is None:
+            return _Elsewhere(enrollments, None)
+        staged, gone = known
+        # Users whose roles changed, and those of the first lines read for their checks.
+        touched = _named([*roles.removed, *roles.picked.values()], owner, "roles.csv")
+        wanted = staged | (touched - gone)
+        if not gone.isdisjoint(owners):
+            raise Refused("a roles.csv line names a user who left users.csv")
+        # The lines of the wanted users, found by a loop that runs in C (a million lines).
+        chosen = {
+            n + 2: role_lines[n]
+            for n in compress(range(len(owners)), map(wanted.__contains__, owners))
+        }
+        with_role = {owners[n - 2] for n in chosen}
+        if wanted - with_role:
+            raise Refused("a user to read has no roles.csv line")
+        found = _Roles(
+            self.lines["roles"], self.changed["roles"], _records(chosen), wanted - staged
+        )
+        return _Elsewhere(enrollments, found)
+
+    def _take_roles(
+        self, found: _Roles | None, users: _File, line_of: dict[str, int], lines: list[bytes]
+    ) -> None:
+        if found is None:
+            return
+        self.lines["roles"] = found.lines
+        self.changed["roles"] = found.changed
+        # Users whose roles changed and whose users.csv lines did not: staged too.
+        for sid in found.more:
+            n = line_of.get(sid)
+            if n is None:
+                raise Refused("a roles.csv line names a user users.csv does not hold")
+            users.picked[n] = lines[n - 2]
+            self.named_people.add(sid)
+        self.only["roles"] = found.picked
 
     def _classes(self, classes: _File | None) -> None:
         if classes is None:
@@ -631,6 +682,18 @@ class _Enrollments(NamedTuple):
     changed: int
     removed: list[tuple[str, str, str]]
     picked: list[tuple[int, list[str]]]
+
+
+class _Roles(NamedTuple):
+    lines: int
+    changed: int
+    picked: list[tuple[int, list[str]]]
+    more: set[str]  # users to stage for their roles alone
+
+
+class _Elsewhere(NamedTuple):
+    enrollments: _Enrollments | None
+    roles: _Roles | None
 
 
 @dataclass
