@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rollbook.store.models import (
     School,
 )
 from rollbook.store.sync_tables import SyncRun
+from rollbook.sync import engine
 from rollbook.sync.quick import Quick
 from tests.factories import Roster
 from tests.integration.helpers import new_class, new_student
@@ -577,3 +579,60 @@ def test_only_an_applied_run_leaves_a_copy_and_nothing_half_written(
     kept = copies.latest(org_id)
     assert kept is not None and kept.whole()
     assert (kept.folder / "users.csv").read_bytes() == (day2 / "users.csv").read_bytes()
+
+
+def test_r18_a_snapshot_unlike_the_copy_is_fingerprinted_beside_the_run(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of other sizes than the last copy's cannot be the snapshot it copied: their
+    fingerprint, which serves only to recognise that one, is worked out on a thread beside
+    the run and stored all the same, so that the same snapshot again is recognised (R18).
+    Files of the same sizes are fingerprinted first, as every snapshot without a copy is."""
+    sis = pair.quick
+    threads: list[str] = []
+    fingerprint = engine.snapshot_fingerprint
+
+    def recorded(path: Path, **kwargs: Any) -> str:
+        threads.append(threading.current_thread().name)
+        return fingerprint(path, **kwargs)
+
+    monkeypatch.setattr(engine, "snapshot_fingerprint", recorded)
+
+    def stored(report: Report) -> str | None:
+        with sis.db.session(write=False) as session:
+            run = session.get(SyncRun, int(report.id))
+            assert run is not None
+            return run.snapshot_hash
+
+    def expected(folder: Path) -> str:
+        return fingerprint(
+            folder,
+            catalogue_text=repr(sis.engine.catalogue.products),
+            max_unpacked_bytes=sis.engine.max_unpacked_bytes,
+        )
+
+    pair.run(_day(tmp_path, 1))
+    day2 = _day(tmp_path, 2)
+    threads.clear()
+    applied, went = pair.run(day2)
+    assert went == "quick"
+    assert threads[0] == "rollbook-fingerprint"  # the quick organization's run
+    assert stored(applied) == expected(day2)
+    again = sis.run(day2)
+    assert again.status == "applied"
+    assert "nothing was edited by hand since" in again.run["message"]
+
+    def renamed(lines: list[bytes]) -> list[bytes]:
+        cells = lines[3].split(b",")
+        cells[6] = (b"Q" if cells[6][:1] != b"Q" else b"R") + cells[6][1:]  # givenName
+        lines[3] = b",".join(cells)
+        return lines
+
+    same_sizes = _edited(tmp_path, day2, {"users.csv": renamed})
+    assert (same_sizes / "users.csv").stat().st_size == (day2 / "users.csv").stat().st_size
+    threads.clear()
+    third, went = pair.run(same_sizes)
+    assert went == "quick"
+    assert threads[0] == threading.current_thread().name
+    assert stored(third) == expected(same_sizes) != expected(day2)
+    assert third.count("students", "updated") + third.count("educators", "updated") == 1

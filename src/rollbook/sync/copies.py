@@ -75,6 +75,21 @@ class Kept:
         except (OSError, KeyError, TypeError):
             return False
 
+    def surely_other(self, source: SourceFiles, files: dict[str, str]) -> bool:
+        """Whether a snapshot's files (key → stored name in `source`) are surely not the ones
+        copied here: another set of files, or a file whose size, as the source states it, is
+        not its copy's. False when that cannot be told."""
+        copied = self.label.get("files")
+        sizes = self.label.get("sizes")
+        if not isinstance(copied, dict) or not isinstance(sizes, dict):
+            return False
+        if set(files) != set(copied):
+            return True
+        return any(
+            (size := source.size(name)) is not None and size != sizes.get(key)
+            for key, name in files.items()
+        )
+
 
 @dataclass(frozen=True)
 class SnapshotCopies:

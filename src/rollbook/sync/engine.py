@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,8 @@ from rollbook.store.sync_tables import (
 from rollbook.sync.classes import ClassesStep
 from rollbook.sync.columns import FILE_KEYS
 from rollbook.sync.context import FINDINGS, PLURAL, ChangeLog, RunContext, empty_counts
-from rollbook.sync.copies import SnapshotCopies, Writing
-from rollbook.sync.fingerprint import snapshot_fingerprint
+from rollbook.sync.copies import Kept, SnapshotCopies, Writing
+from rollbook.sync.fingerprint import Fingerprinting, snapshot_fingerprint
 from rollbook.sync.noop import copy_findings, noop_counts, unchanged_since
 from rollbook.sync.parse import Snapshot
 from rollbook.sync.people import PeopleStep
@@ -266,39 +267,46 @@ class Engine:
         except RunBusy as busy:
             return self._finish(run_id, "failed", message=str(busy))
         writing: Writing | None = None
+        fingerprint = Fingerprinting(partial(self._fingerprint, path))
         try:
             self._set(run_id, status="running", started_at=utcnow(), phase="reading")
             try:
                 snapshot = open_snapshot(
                     path, max_unpacked_bytes=self.max_unpacked_bytes, catalogue=self.catalogue
                 )
+                kept = self.copies.latest(org_id) if self.copies is not None else None
+                # The fingerprint serves to recognise the snapshot the last run applied
+                # (R18); files of other sizes than its copy's are not that one, and their
+                # fingerprint is worked out beside the run, stored before it applies.
+                other = kept is not None and kept.surely_other(snapshot.source, _files(snapshot))
                 self._set(
                     run_id,
                     mode=snapshot.mode,
                     oneroster_version=snapshot.version,
-                    snapshot_hash=self._fingerprint(path),
+                    snapshot_hash=None if other else fingerprint.result(),
                     phase="staging",
                 )
                 with self.db.session(write=False) as session:
                     found = session.get(SyncRun, run_id)
                     assert found is not None
-                    previous = unchanged_since(session, found)
+                    previous = None if other else unchanged_since(session, found)
                     dry_run = found.dry_run
                 if previous is not None:
                     return self._noop(run_id, previous)
                 if self.copies is not None and not dry_run and snapshot.mode == "full":
                     # Copied while the run applies; kept only if it is applied (`_keep`).
                     writing = self.copies.start(org_id, run_id, snapshot.source, _files(snapshot))
-                done = self._quick(run_id, org_id, snapshot, progress, writing)
+                done = self._quick(run_id, org_id, snapshot, kept, progress, writing, fingerprint)
                 if done is not None:
                     return done
+                fingerprint.start()
                 staged = stage_snapshot(
                     self.db, snapshot, run_id=run_id, org_id=org_id, progress=progress
                 )
             except SnapshotRejected as rejected:
                 return self._reject(run_id, rejected.issues)
             log.info("run %s staged %s", run_id, staged.rows)
-            self._staged(run_id)
+            self._staged(run_id, fingerprint)
             finished = self.apply(run_id, progress=progress)
             assert finished is not None
             self._keep(finished, snapshot, writing)
@@ -312,13 +320,16 @@ class Engine:
         finally:
             if writing is not None:
                 writing.abandon()  # nothing, once `_keep` finished it
+            fingerprint.wait()
 
-    def _staged(self, run_id: int) -> None:
+    def _staged(self, run_id: int, fingerprint: Fingerprinting) -> None:
+        hashed = fingerprint.result()
         with self.db.writing() as session:
             found = session.get(SyncRun, run_id)
             assert found is not None
             last = session.scalar(select(func.max(SyncIssue.id)).where(SyncIssue.run_id == run_id))
             found.stage_issue_max, found.phase = last or 0, "applying"
+            found.snapshot_hash = hashed
             analyze_staged(session)
 
     def _quick(
@@ -326,14 +337,13 @@ class Engine:
         run_id: int,
         org_id: int,
         snapshot: Snapshot,
+        kept: Kept | None,
         progress: Progress | None,
         writing: Writing | None,
+        fingerprint: Fingerprinting,
     ) -> SyncRun | None:
         """The run read by its changed lines (sync/quick.py), finished; None when it must
         read the whole snapshot (nothing of the attempt is left)."""
-        if self.copies is None:
-            return None
-        kept = self.copies.latest(org_id)
         if kept is None:
             return None
         try:
@@ -344,6 +354,8 @@ class Engine:
                     session, run, snapshot, kept, self.catalogue, most=self.quick_share
                 )
             log.info("run %s reads the changed lines: %s", run_id, quick.changed)
+            # Both cores were comparing files; from here the database works on one.
+            fingerprint.start()
             stage_snapshot(
                 self.db,
                 snapshot.restricted(quick.only),
@@ -352,7 +364,7 @@ class Engine:
                 progress=progress,
             )
             quick.stage_removed(self.db, run_id)
-            self._staged(run_id)
+            self._staged(run_id, fingerprint)
             finished = self.apply(run_id, progress=progress, quick=quick)
         except Refused as refused:
             log.info("run %s reads the whole snapshot: %s", run_id, refused)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,49 @@ def snapshot_fingerprint(
     else:
         _feed_zip(digest, path, max_unpacked_bytes)
     return digest.hexdigest()
+
+
+class Fingerprinting:
+    """A snapshot's fingerprint, worked out when it is asked for or on a thread of its own
+    beside the run (`start`): reading the files and SHA-256 let go of the interpreter, so
+    the thread takes the other core while the run's own thread waits on the database."""
+
+    def __init__(self, compute: Callable[[], str | None]) -> None:
+        self._compute = compute
+        self._thread: threading.Thread | None = None
+        self._value: str | None = None
+        self._error: BaseException | None = None
+        self._done = False
+
+    def start(self) -> None:
+        """Work it out on a thread from now on (nothing if begun or done already)."""
+        if self._thread is None and not self._done:
+            self._thread = threading.Thread(
+                target=self._run, name="rollbook-fingerprint", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._compute()
+        except BaseException as error:  # raised again by result(), in the run's thread
+            self._error = error
+
+    def result(self) -> str | None:
+        """The fingerprint, waiting for the thread or working it out now."""
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._done:
+            self._run()
+        self._done = True
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def wait(self) -> None:
+        """Wait for a thread begun, if any, without asking for the value."""
+        if self._thread is not None:
+            self._thread.join()
 
 
 def row_hash(values: tuple[Any, ...]) -> str:

@@ -186,9 +186,9 @@ def _named(lines: list[bytes], index: int, file: str) -> set[str]:
     return set(found)
 
 
-def _ids(lines: list[bytes], index: int, file: str, *, quoted: bool) -> list[str]:
-    """The sourcedId of each line; Refused if one is missing or twice (the reading reports
-    those, and the unchanged lines are not read)."""
+def _ids(lines: list[bytes], index: int, file: str, *, quoted: bool) -> tuple[list[str], set[str]]:
+    """The sourcedId of each line, and the set of them; Refused if one is missing or twice
+    (the reading reports those, and the unchanged lines are not read)."""
     sids = _column(lines, index, quoted=quoted)
     # Counted as sets, in C (a million users.csv lines: a loop over them took 0.4 s); blank
     # lines (every cell empty) are let through, as the reading skips them.
@@ -202,7 +202,16 @@ def _ids(lines: list[bytes], index: int, file: str, *, quoted: bool) -> list[str
         if not sid
     ):
         raise Refused(f"a line of {file} has no sourcedId")
-    return sids
+    return sids, distinct
+
+
+def _line_numbers(sids: list[str], wanted: set[str]) -> dict[str, int]:
+    """The line number of each of the `wanted` SIS ids among a file's (`sids`, in line order,
+    the first on line 2); the loop runs in C, and only when some are wanted."""
+    if not wanted:
+        return {}
+    found = compress(range(len(sids)), map(wanted.__contains__, sids))
+    return {sids[n]: n + 2 for n in found}
 
 
 def _body_lines(data: bytes, body: int) -> list[bytes]:
@@ -317,7 +326,7 @@ class Quick:
         elsewhere = Forked(self._elsewhere, snapshot, people)
         try:
             users = self._diffed(snapshot, "users")
-            line_of, lines = self._users(users, edited)
+            sids, lines = self._users(users, edited)
             people.put(None if users is None else (self.staged_people, self.gone["person"]))
             self._classes(self._diffed(snapshot, "classes"))
         except BaseException:
@@ -327,7 +336,7 @@ class Quick:
         found = elsewhere.result()
         self._take_enrollments(found.enrollments)
         if users is not None:
-            self._take_roles(found.roles, users, line_of, lines)
+            self._take_roles(found.roles, users, sids, lines)
             self.only["users"] = _records(users.picked)
 
     def _diffed(self, snapshot: Snapshot, key: FileKey) -> _File | None:
@@ -358,29 +367,26 @@ class Quick:
         found.added = dict(diff.added)
         return found
 
-    def _users(self, users: _File | None, edited: set[str]) -> tuple[dict[str, int], list[bytes]]:
-        """The people whose users.csv lines are staged; the line number of each SIS id, and
-        the lines."""
+    def _users(self, users: _File | None, edited: set[str]) -> tuple[list[str], list[bytes]]:
+        """The people whose users.csv lines are staged; the SIS id of each line, and the
+        lines."""
         if users is None:
             if edited:
                 raise Refused("people were edited by hand and users.csv is not sent")
-            return {}, []
+            return [], []
         lines = users.all_lines()
         column = users.index["sourcedId"]
-        sids = _ids(lines, column, "users.csv", quoted=users.quoted())
-        line_of = dict(zip(sids, range(2, len(sids) + 2), strict=True))
-        line_of.pop("", None)  # blank lines
+        sids, sent = _ids(lines, column, "users.csv", quoted=users.quoted())
+        sent.discard("")  # blank lines
         removed = _named(users.removed, column, "users.csv")
-        self.gone["person"] = {sid for sid in removed if sid not in line_of}
+        self.gone["person"] = removed - sent
         # The people edited by hand whose lines are still sent (R17): as if changed.
-        for sid in edited - self.gone["person"]:
-            n = line_of.get(sid)
-            if n is not None:
-                users.picked[n] = lines[n - 2]
+        for n in _line_numbers(sids, edited & sent).values():
+            users.picked[n] = lines[n - 2]
         staged = {sids[n - 2] for n in users.picked}
         self.staged_people = staged
         self.named_people = removed | (staged - {sids[n - 2] for n in users.added})
-        return line_of, lines
+        return sids, lines
 
     def _elsewhere(
         self, snapshot: Snapshot, people: Later[tuple[set[str], set[str]] | None]
@@ -425,17 +431,17 @@ class Quick:
         return _Elsewhere(enrollments, found)
 
     def _take_roles(
-        self, found: _Roles | None, users: _File, line_of: dict[str, int], lines: list[bytes]
+        self, found: _Roles | None, users: _File, sids: list[str], lines: list[bytes]
     ) -> None:
         if found is None:
             return
         self.lines["roles"] = found.lines
         self.changed["roles"] = found.changed
         # Users whose roles changed and whose users.csv lines did not: staged too.
-        for sid in found.more:
-            n = line_of.get(sid)
-            if n is None:
-                raise Refused("a roles.csv line names a user users.csv does not hold")
+        line_of = _line_numbers(sids, found.more)
+        if len(line_of) != len(found.more):
+            raise Refused("a roles.csv line names a user users.csv does not hold")
+        for sid, n in line_of.items():
             users.picked[n] = lines[n - 2]
             self.named_people.add(sid)
         self.only["roles"] = found.picked
@@ -445,9 +451,9 @@ class Quick:
             return
         lines = classes.all_lines()
         column = classes.index["sourcedId"]
-        sids = _ids(lines, column, "classes.csv", quoted=classes.quoted())
+        sids, sent = _ids(lines, column, "classes.csv", quoted=classes.quoted())
         removed = _named(classes.removed, column, "classes.csv")
-        if removed - set(sids):
+        if removed - sent:
             raise Refused("a class left classes.csv")
         staged = {sids[n - 2] for n in classes.picked}
         self.named_classes = removed | (staged - {sids[n - 2] for n in classes.added})

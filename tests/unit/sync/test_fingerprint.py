@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from rollbook.sync.fingerprint import TooLarge, snapshot_fingerprint
+from rollbook.sync.fingerprint import Fingerprinting, TooLarge, snapshot_fingerprint
 
 
 def _folder(path: Path, users: str) -> Path:
@@ -47,3 +48,47 @@ def test_a_zip_past_the_unpack_limit_is_not_read_to_the_end(tmp_path: Path) -> N
         archive.writestr("users.csv", "0" * 100_000)
     with pytest.raises(TooLarge):
         _print(target, limit=1000)
+
+
+def test_a_fingerprint_asked_for_is_worked_out_there_and_then() -> None:
+    where: list[str] = []
+
+    def compute() -> str:
+        where.append(threading.current_thread().name)
+        return "print"
+
+    fingerprint = Fingerprinting(compute)
+    fingerprint.wait()  # nothing begun: nothing to wait for
+    assert where == []
+    assert fingerprint.result() == "print"
+    assert fingerprint.result() == "print"
+    fingerprint.start()  # done already: no thread
+    assert where == [threading.current_thread().name]
+
+
+def test_a_fingerprint_begun_is_worked_out_on_its_own_thread_once() -> None:
+    where: list[str] = []
+    go = threading.Event()
+
+    def compute() -> str:
+        go.wait(5)
+        where.append(threading.current_thread().name)
+        return "print"
+
+    fingerprint = Fingerprinting(compute)
+    fingerprint.start()
+    fingerprint.start()
+    go.set()
+    assert fingerprint.result() == "print"
+    assert where == ["rollbook-fingerprint"]
+
+
+def test_a_failure_on_the_thread_is_raised_to_whoever_asks() -> None:
+    def compute() -> str:
+        raise RuntimeError("disk gone")
+
+    fingerprint = Fingerprinting(compute)
+    fingerprint.start()
+    fingerprint.wait()
+    with pytest.raises(RuntimeError, match="disk gone"):
+        fingerprint.result()

@@ -32,6 +32,18 @@ def test_a_folder_and_its_zip_read_the_same(build: Builder, tmp_path: Path) -> N
     assert from_zip.warnings == []
 
 
+def test_a_folder_and_its_zip_state_each_file_size(build: Builder, tmp_path: Path) -> None:
+    folder = build()
+    archive = zip_folder(folder, tmp_path / "snap.zip", prefix="export/")
+    users = (folder / "users.csv").stat().st_size
+    for snapshot in (open_folder(folder), open_snapshot(archive, max_unpacked_bytes=LIMIT)):
+        source = snapshot.source
+        name = source.find("users.csv")
+        assert name is not None
+        assert source.size(name) == users
+        assert source.size("absent.csv") is None
+
+
 def test_a_zip_of_one_exported_folder_is_read_from_that_folder(
     build: Builder, tmp_path: Path
 ) -> None:

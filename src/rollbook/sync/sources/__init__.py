@@ -38,5 +38,10 @@ class SourceFiles(ABC):
         """A byte stream of the stored file `name`; SnapshotRejected if it cannot be read."""
 
     @abstractmethod
+    def size(self, name: str) -> int | None:
+        """The size in bytes of the stored file `name` as the source states it, None if it
+        cannot be told (a hint: reading the file is what counts)."""
+
+    @abstractmethod
     def read_errors(self) -> tuple[type[BaseException], ...]:
         """Exceptions that reading a stream may raise when the stored bytes are damaged."""

@@ -78,6 +78,12 @@ class FolderFiles(SourceFiles):
         with stream:
             yield stream
 
+    def size(self, name: str) -> int | None:
+        try:
+            return (self._path / name).stat().st_size
+        except OSError:
+            return None
+
     def read_errors(self) -> tuple[type[BaseException], ...]:
         """A disk read fails with OSError."""
         return (OSError,)
@@ -136,6 +142,10 @@ class ZipFiles(SourceFiles):
                 yield io.BufferedReader(_Capped(member, info.file_size, name), _BUFFER)
         finally:
             archive.close()
+
+    def size(self, name: str) -> int | None:
+        info = self._entries.get(name)
+        return info.file_size if info is not None else None
 
     def read_errors(self) -> tuple[type[BaseException], ...]:
         """Damaged compressed data fails in any of these ways."""
