@@ -274,11 +274,12 @@ class Engine:
                 snapshot = open_snapshot(
                     path, max_unpacked_bytes=self.max_unpacked_bytes, catalogue=self.catalogue
                 )
+                files = _files(snapshot)
                 kept = self.copies.latest(org_id) if self.copies is not None else None
                 # The fingerprint serves to recognise the snapshot the last run applied
                 # (R18); files of other sizes than its copy's are not that one, and their
                 # fingerprint is worked out beside the run, stored before it applies.
-                other = kept is not None and kept.surely_other(snapshot.source, _files(snapshot))
+                other = kept is not None and kept.surely_other(snapshot.source, files)
                 self._set(
                     run_id,
                     mode=snapshot.mode,
@@ -295,7 +296,7 @@ class Engine:
                     return self._noop(run_id, previous)
                 if self.copies is not None and not dry_run and snapshot.mode == "full":
                     # Copied while the run applies; kept only if it is applied (`_keep`).
-                    writing = self.copies.start(org_id, run_id, snapshot.source, _files(snapshot))
+                    writing = self.copies.start(org_id, run_id, snapshot.source, files)
                 done = self._quick(run_id, org_id, snapshot, kept, progress, writing, fingerprint)
                 if done is not None:
                     return done

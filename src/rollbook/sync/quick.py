@@ -48,6 +48,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress
@@ -205,13 +206,17 @@ def _ids(lines: list[bytes], index: int, file: str, *, quoted: bool) -> tuple[li
     return sids, distinct
 
 
+def _positions(values: list[str], wanted: set[str]) -> Iterator[int]:
+    """The positions of the `wanted` values, by a loop that runs in C (a million lines)."""
+    return compress(range(len(values)), map(wanted.__contains__, values))
+
+
 def _line_numbers(sids: list[str], wanted: set[str]) -> dict[str, int]:
     """The line number of each of the `wanted` SIS ids among a file's (`sids`, in line order,
-    the first on line 2); the loop runs in C, and only when some are wanted."""
+    the first on line 2); looked for only when some are wanted."""
     if not wanted:
         return {}
-    found = compress(range(len(sids)), map(wanted.__contains__, sids))
-    return {sids[n]: n + 2 for n in found}
+    return {sids[n]: n + 2 for n in _positions(sids, wanted)}
 
 
 def _body_lines(data: bytes, body: int) -> list[bytes]:
@@ -417,11 +422,8 @@ class Quick:
         wanted = staged | (touched - gone)
         if not gone.isdisjoint(owners):
             raise Refused("a roles.csv line names a user who left users.csv")
-        # The lines of the wanted users, found by a loop that runs in C (a million lines).
-        chosen = {
-            n + 2: role_lines[n]
-            for n in compress(range(len(owners)), map(wanted.__contains__, owners))
-        }
+        # The lines of the wanted users.
+        chosen = {n + 2: role_lines[n] for n in _positions(owners, wanted)}
         with_role = {owners[n - 2] for n in chosen}
         if wanted - with_role:
             raise Refused("a user to read has no roles.csv line")
