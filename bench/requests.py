@@ -92,7 +92,7 @@ async def _sender(url: str, target: load.Target, *, frozen: bool = False) -> Asy
     """Sends a request of a kind to the application, in this thread; `frozen`: what the
     process holds frozen first, as a server process's is (cli.settled)."""
     _no_thread_pool()
-    app = create_app(Settings(database_url=url), db=Database.connect(url))
+    app = create_app(Settings(database_url=url))  # the server's connections (server_database)
     if frozen:
         settled(app)
     rng = random.Random(1)

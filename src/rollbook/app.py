@@ -193,6 +193,18 @@ SQLITE_REQUEST_THREADS = 4
 POSTGRES_REQUEST_THREADS = 8
 
 
+def server_database(config: Settings) -> Database:
+    """The database as a server process holds it: the configured pool, a bounded wait for
+    PostgreSQL's row locks, and SQLite's file read through the shared memory map
+    (ROLLBOOK_SQLITE_MMAP_MIB). `rollbook serve` and `create_app` both open it here."""
+    return Database.connect(
+        config.database_url,
+        pool_size=config.pool_size,
+        lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS,
+        mmap_mib=config.sqlite_mmap_mib,
+    )
+
+
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """The application for one database; the schema must be up to date (store.db.migrate)."""
     config = config or Settings()
@@ -215,12 +227,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
         redoc_url=None,
     )
     app.state.settings = config
-    app.state.db = db or Database.connect(
-        config.database_url,
-        pool_size=config.pool_size,
-        lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS,
-        mmap_mib=config.sqlite_mmap_mib,
-    )
+    app.state.db = db or server_database(config)
     app.state.catalogue = load_catalogue(config.catalogue)
     app.state.sign_in_limiter = SignInLimiter(config.sign_in_attempts_per_minute)
     sqlite = is_sqlite(app.state.db.engine)

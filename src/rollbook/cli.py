@@ -6,7 +6,7 @@ import gc
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -19,7 +19,7 @@ from rollbook.config import Settings, setting_problems
 from rollbook.domain.errors import RollbookError
 from rollbook.domain.permissions import Actor
 from rollbook.services import auth, orgs, people
-from rollbook.store.db import REQUEST_LOCK_TIMEOUT_MS, Database
+from rollbook.store.db import Database
 from rollbook.store.models import Org, Person
 
 if TYPE_CHECKING:
@@ -53,17 +53,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def open_database(
-    pool_size: int = 2, cache_mib: int | None = None, lock_timeout_ms: int | None = None
+    pool_size: int = 2,
+    cache_mib: int | None = None,
+    *,
+    connect: Callable[[Settings], Database] | None = None,
 ) -> Database:
-    """The configured database, with its schema brought up to date (every command does this)."""
+    """The configured database, with its schema brought up to date (every command does this);
+    `connect` opens it otherwise than a command's (the server's: app.server_database)."""
     settings = Settings()
     try:
-        db = Database.connect(
-            settings.database_url,
-            pool_size=pool_size,
-            cache_mib=cache_mib,
-            lock_timeout_ms=lock_timeout_ms,
-        )
+        if connect is None:
+            db = Database.connect(settings.database_url, pool_size=pool_size, cache_mib=cache_mib)
+        else:
+            db = connect(settings)
         db.migrate()
     except Exception as error:
         fail(f"cannot open the database {settings.database_url!r}: {error}")
@@ -125,13 +127,13 @@ def serve(
     """Serve the web pages and the API."""
     import uvicorn
 
-    from rollbook.app import create_app
+    from rollbook.app import create_app, server_database
 
     settings = Settings()
     processes = workers or settings.workers
-    # The server's pool is the configured one (ROLLBOOK_POOL_SIZE), not the two connections
+    # The server's own connections (the configured pool, SQLite's memory map), not the two
     # of a command: with 64 clients those ran dry and requests failed (bench/load.py).
-    db = open_database(pool_size=settings.pool_size, lock_timeout_ms=REQUEST_LOCK_TIMEOUT_MS)
+    db = open_database(connect=server_database)
     out.print(
         f"rollbook on http://{host}:{port}/  (API: /api/v1, database: {settings.database_url}"
         f"{f', {processes} processes' if processes > 1 else ''})"

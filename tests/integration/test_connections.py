@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
 from rollbook.app import create_app
 from rollbook.config import Settings
@@ -41,6 +44,35 @@ def test_the_servers_sqlite_connections_read_through_a_memory_map_as_set(
         assert _pragma(served, "foreign_keys") == 1
     served.dispose()
     assert _pragma(db, "mmap_size") == 0  # other connections (the tests', a sync's) keep none
+
+
+def test_rollbook_serve_reads_through_the_memory_map(
+    backend: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rollbook serve` with one process hands uvicorn an application over the server's own
+    connections (app.server_database): the configured pool and, on SQLite, the memory map.
+    It once opened a command's connections, and the setting was read only by `--workers N`."""
+    if not backend.startswith("sqlite"):
+        pytest.skip("SQLite's memory map")
+    import uvicorn
+
+    from rollbook.cli import app as cli_app
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **_: served.append(application))
+    monkeypatch.setenv("ROLLBOOK_DATABASE_URL", backend)
+    monkeypatch.setenv("ROLLBOOK_SQLITE_MMAP_MIB", "64")
+    monkeypatch.setenv("ROLLBOOK_POOL_SIZE", "3")
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "1"])
+    assert result.exit_code == 0, result.output
+    (application,) = served
+    server_db: Database = application.state.db
+    try:
+        assert _pragma(server_db, "mmap_size") == 64 * 1024 * 1024
+        assert server_db.engine.pool.size() == 3  # type: ignore[attr-defined]
+    finally:
+        server_db.dispose()
+        gc.unfreeze()  # `serve` froze what this process held, as a server's (cli.settled)
 
 
 def test_a_negative_memory_map_is_a_wrong_setting(monkeypatch: pytest.MonkeyPatch) -> None:
