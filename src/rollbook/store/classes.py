@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 
 from rollbook.store.models import Class, ClassProduct, Membership, Person
 from rollbook.store.paging import Page, page_of
-from rollbook.store.people import PERSON_COLUMNS, PersonRow, after_bound, after_values, prefix_of
+from rollbook.store.people import (
+    PERSON_COLUMNS,
+    PersonRow,
+    after_bound,
+    after_values,
+    person_rows,
+    prefix_of,
+)
 
 
 def class_(session: Session, *, org_id: int, class_id: int) -> Class | None:
@@ -150,7 +157,7 @@ def members(
 ) -> Page[PersonRow]:
     """Active members of one role of a class, ordered like the people lists."""
     values = {"class_id": class_id, "role": role, **after_values(after)}
-    rows = list(session.execute(_members_statement(after is not None, limit), values))
+    rows = person_rows(session, _members_statement(after is not None, limit), values)
     return page_of(rows, limit, lambda p: [p.sort_key, p.id])
 
 
