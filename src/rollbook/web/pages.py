@@ -47,6 +47,9 @@ templates = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates ship with the program: not looked for on disk again at every page (six
+    # `stat` calls for a class's page).
+    auto_reload=False,
 )
 
 
@@ -92,6 +95,9 @@ def query_url(path: str, params: dict[str, Any]) -> str:
 
 
 templates.globals["query_url"] = query_url
+# The lock with its usual label, made once from its macro (macros.html): the rows of a page
+# of synced people called the macro once each.
+templates.globals["SYNCED_LOCK"] = templates.get_template("macros.html").module.lock()  # type: ignore[attr-defined]
 
 
 def nav_of(ctx: WebCtx | None) -> dict[str, bool]:
