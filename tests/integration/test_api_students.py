@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from rollbook.store import people as store_people
 from tests.factories import Roster
 from tests.integration.helpers import (
     error_of,
@@ -321,12 +324,25 @@ def test_list_filters_q_matches_prefix_of_last_first_and_username(roster: Roster
     assert found("%") == []
 
 
+@pytest.mark.parametrize("common", [None, 1], ids=["ranges", "common prefixes in name order"])
 def test_search_pages_merge_last_first_and_username_matches_in_name_order(
-    roster: Roster,
+    roster: Roster, monkeypatch: pytest.MonkeyPatch, common: int | None
 ) -> None:
     """Each key is searched on its own index and the pages merged: page after page, the
     matches of all three keys come once each, in last-name order, inactive ones with
-    status=all; names of other scripts and characters LIKE treats specially included."""
+    status=all; names of other scripts and characters LIKE treats specially included. The
+    same when a first name's or username's prefix is common (store.people.COMMON_PREFIX): a
+    first page then reads those keys in name order."""
+    chosen: list[tuple[str, ...]] = []
+    if common is not None:
+        monkeypatch.setattr(store_people, "COMMON_PREFIX", common)
+        found_keys = store_people._common_keys
+
+        def spied(*args: Any, **kwargs: Any) -> tuple[str, ...]:
+            chosen.append(found_keys(*args, **kwargs))
+            return chosen[-1]
+
+        monkeypatch.setattr(store_people, "_common_keys", spied)
     school = roster.school()
     admin = roster.district_admin()
     people = [
@@ -357,6 +373,8 @@ def test_search_pages_merge_last_first_and_username_matches_in_name_order(
     assert searched("ålm") == ["x5"]
     assert searched("moss0") == active
     assert searched("zz") == []
+    if common is not None:  # the first pages of "al" read both keys in name order
+        assert ("first_key", "username_key") in chosen
 
 
 def test_search_by_prefixes_at_the_ends_of_unicode(roster: Roster) -> None:

@@ -171,7 +171,18 @@ class Person(_Tracked, Base):
         Index("ix_people_org_username", "org_id", "username_key", unique=True),
         Index("ix_people_org_external", "org_id", "external_id"),
         Index("ix_people_org_alt_external", "org_id", "alt_external_id"),
-        Index("ix_people_list", "org_id", "kind", "status", "sort_key", "id"),
+        # In name order; with both search keys, so that a search arm reading a common prefix
+        # in name order reads this index alone (store/people.list_people).
+        Index(
+            "ix_people_list",
+            "org_id",
+            "kind",
+            "status",
+            "sort_key",
+            "id",
+            "first_key",
+            "username_key",
+        ),
         # Prefix search by first name or username, in name order (store/people.list_people).
         Index("ix_people_first", "org_id", "kind", "status", "first_key", "sort_key", "id"),
         Index("ix_people_username", "org_id", "kind", "status", "username_key", "sort_key", "id"),
