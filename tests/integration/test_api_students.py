@@ -377,6 +377,52 @@ def test_search_pages_merge_last_first_and_username_matches_in_name_order(
         assert ("first_key", "username_key") in chosen
 
 
+@pytest.mark.parametrize("few", [True, False], ids=["from the schools", "in name order"])
+def test_pages_of_some_schools_are_their_people_in_name_order(
+    roster: Roster, monkeypatch: pytest.MonkeyPatch, few: bool
+) -> None:
+    """The people of schools holding fewer than COMMON_PREFIX are read from those schools
+    and sorted (store.people._few_members), else found walking the organization in name
+    order: the same pages either way, page after page, listed and searched, for a teacher
+    (their schools) and for a district administrator asking for one school."""
+    if not few:
+        monkeypatch.setattr(store_people, "COMMON_PREFIX", 0)
+    counted = store_people._few_members
+    chosen: list[bool] = []
+
+    def spied(*args: Any, **kwargs: Any) -> bool:
+        chosen.append(counted(*args, **kwargs))
+        return chosen[-1]
+
+    monkeypatch.setattr(store_people, "_few_members", spied)
+    one, two = roster.school(), roster.school(external_id="EXT-2")
+    admin = roster.district_admin()
+    teacher = roster.teacher([one])
+    people = [
+        ("al.b", "Al", "Brown"),
+        ("x1", "Alma", "Zane"),
+        ("x2", "Bo", "Alvarez"),
+        ("x3", "Cy", "Moss"),
+        ("x4", "Di", "Alder"),
+        ("al.z", "Ed", "Young"),
+    ]
+    for username, first, last in people:
+        new_student(admin.api, one, username=username, first_name=first, last_name=last)
+    new_student(admin.api, two, username="al.two", first_name="Al", last_name="Aaron")
+
+    def pages(api: Any, **params: str) -> list[str]:
+        return usernames(walk(api, "students", limit="2", **params))
+
+    everyone = ["x4", "x2", "al.b", "x3", "al.z", "x1"]
+    al = ["x4", "x2", "al.b", "al.z", "x1"]
+    assert pages(teacher.api) == everyone
+    assert pages(teacher.api, q="al") == al
+    assert pages(admin.api, school_id=one) == everyone
+    assert pages(admin.api, school_id=one, q="AL") == al
+    assert pages(admin.api, q="al") == ["al.two", *al]
+    assert set(chosen) == {few}
+
+
 def test_search_by_prefixes_at_the_ends_of_unicode(roster: Roster) -> None:
     """A prefix whose last character is the last code point has no range above it (the
     exact test alone), and one ending just below the surrogates ranges up to U+E000."""
