@@ -124,6 +124,28 @@ def test_a_small_run_leaves_the_statistics_of_large_shared_tables_alone(
     assert all(rows < large for rows in _row_estimates(roster).values())
 
 
+def test_a_first_run_leaves_postgresql_knowing_the_memberships_it_wrote(
+    roster: Roster, sis: Sis
+) -> None:
+    """A first run writes all its memberships in one statement, then logs them from the
+    table (R23): PostgreSQL must plan that log knowing the rows are there. Planned from a
+    table it believed empty, it looked up each member's person and class one by one (3.8 s
+    of a first sync of 100,000 students instead of 1.1 s)."""
+    if roster.db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's statistics; SQLite plans from its indexes")
+    with roster.db.engine.begin() as connection:
+        connection.execute(text("UPDATE pg_class SET reltuples = -1 WHERE relname = 'memberships'"))
+    run = sis.run(district(students=80, teachers=1, classes=2))
+    assert run.status == "applied"
+    assert run.counts["enrollments"]["added"] == 162
+    with roster.db.engine.connect() as connection:
+        believed = connection.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'memberships'")
+        )
+        held = connection.scalar(text("SELECT count(*) FROM memberships"))
+    assert believed == held, (believed, held)
+
+
 def test_r18_each_entity_is_counted_once(roster: Roster, sis: Sis) -> None:
     school = roster.school(external_id="s1")
     admin = roster.district_admin().api

@@ -55,7 +55,13 @@ from rollbook.sync.relations import apply_memberships, apply_products, resolve_e
 from rollbook.sync.schools import apply_schools
 from rollbook.sync.sources.oneroster_csv import open_snapshot
 from rollbook.sync.stage import clear_stage, stage_snapshot
-from rollbook.sync.writes import FEW_CHANGES, ConcurrentEdit, analyze, analyze_staged
+from rollbook.sync.writes import (
+    FEW_CHANGES,
+    ConcurrentEdit,
+    analyze,
+    analyze_staged,
+    sort_memory,
+)
 
 log = logging.getLogger("rollbook.sync")
 Progress = Callable[[str, int], None]
@@ -591,6 +597,7 @@ class Engine:
         return self._after_rollback(run_id, ctx, counts, held, conflicts, issues)
 
     def _steps(self, ctx: RunContext, progress: Progress | None) -> None:
+        sort_memory(ctx.session)
         analyze(ctx, Person, Class)
         for name, step in (
             ("schools", apply_schools),

@@ -109,8 +109,9 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
         record_issue(ctx, Issue(file, line, column, f"unknown_{what}", message, None, "error"))
 
 
-def _sent(ctx: RunContext, *leading: Any) -> Select[Any]:
-    """The memberships the run's enrollments make: (*leading, class id, person id, role)."""
+def _sent(ctx: RunContext, *leading: Any, ordered: bool = False) -> Select[Any]:
+    """The memberships the run's enrollments make: (*leading, class id, person id, role),
+    `ordered` by class and person."""
     e = StageEnrollment
     kc, on_class = _key(ctx, "class", e.class_sourced_id)
     kp, on_person = _key(ctx, "person", e.user_sourced_id)
@@ -132,6 +133,7 @@ def _sent(ctx: RunContext, *leading: Any) -> Select[Any]:
         )
         .where(e.run_id == ctx.run_id, _active(e.status), role)
         .group_by(kc.entity_id, kp.entity_id)
+        .order_by(*((kc.entity_id, kp.entity_id) if ordered else ()))
     )
 
 
@@ -156,6 +158,9 @@ def _first_memberships(ctx: RunContext) -> None:
         literal(ctx.org.id, m.c.org_id.type),
         literal("sis", m.c.source.type),
         literal(now, m.c.created_at.type),
+        # In the order of the table's key: PostgreSQL adds each key at the end of its index
+        # instead of at random places of it.
+        ordered=True,
     )
     columns = ["org_id", "source", "created_at", "class_id", "person_id", "role"]
     with indexes_built_after(session, m):
@@ -168,6 +173,9 @@ def _first_memberships(ctx: RunContext) -> None:
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     if ctx.members_sent:
         ctx.counts["enrollments"]["added"] += ctx.members_sent
+        # PostgreSQL planned the log from a table it believed empty: a nested loop looking
+        # up each of 510,000 members' person and class one by one (3.8 s at 100,000).
+        analyze(ctx, Membership)
         ctx.log.add_from(first_members_log(session, org_id=ctx.org.id, run_id=ctx.run_id, now=now))
 
 
@@ -470,18 +478,13 @@ def apply_products(ctx: RunContext) -> None:
     ).all()
     now = utcnow()
     if to_add:
-        session.execute(
-            insert(ClassProduct),
-            [
-                {
-                    "class_id": c,
-                    "product": p,
-                    "org_id": ctx.org.id,
-                    "source": "sis",
-                    "created_at": now,
-                }
-                for c, p in to_add
-            ],
+        # COPY on PostgreSQL: an INSERT a row was 4.2 s of a first sync of 1,000,000.
+        bulk_insert(
+            session,
+            table_of(ClassProduct),
+            ["class_id", "product"],
+            to_add,
+            constants={"org_id": ctx.org.id, "source": "sis", "created_at": now},
         )
     session.execute(
         update(ClassProduct)
