@@ -2,15 +2,18 @@
 
 Rows go in batches (`executemany`, one statement per batch), each batch committed on its
 own so that hand edits are never kept waiting long on SQLite's single writer (but for the
-few lines `stage_within` adds to the transaction that applies a run). Row-level issues are
-stored with the run; the SIS ids of skipped users and classes are kept so that their
-entities are not deactivated (R22).
+few lines `stage_within` adds to the transaction that applies a run); on PostgreSQL by a
+thread that writes one batch while the run reads and shapes the next (`_Committed`).
+Row-level issues are stored with the run; the SIS ids of skipped users and classes are kept
+so that their entities are not deactivated (R22).
 """
 
 from __future__ import annotations
 
 import pickle
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -163,14 +166,73 @@ def _class_resource(run_id: int, row: ClassResourceRow) -> dict[str, Any]:
 Write = Callable[[Table, list[dict[str, Any]]], None]
 
 
-def _committed(db: Database) -> Write:
-    """Each batch in a transaction of its own."""
+class _Committed:
+    """Writes each batch in a transaction of its own; on PostgreSQL, once `start`ed, on a
+    thread of its own, so that the server takes a batch while this thread reads and shapes
+    the next. The thread writes the batches in the order they came; a batch that fails is
+    raised by the next `write` or by `finish`, and nothing after it is written.
 
-    def write(table: Table, batch: list[dict[str, Any]]) -> None:
-        with db.writing() as session:
+    A first sync of 100,000 students: on PostgreSQL 19.7 and 18.8 s without the thread,
+    17.6 and 17.1 s with it; on SQLite, whose driver binds each row holding the
+    interpreter's lock, 14.1-17.3 s without and 15.6-18.4 s with, so SQLite writes in place.
+    """
+
+    # Batches shaped ahead of the one being written.
+    AHEAD = 2
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: queue.Queue[tuple[Table, list[dict[str, Any]]] | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._abandoned = False
+
+    def __call__(self, table: Table, batch: list[dict[str, Any]]) -> None:
+        if self._error is not None:
+            self._stop()
+            raise self._error
+        if self._queue is None:
+            self._commit(table, batch)
+        else:
+            self._queue.put((table, batch))
+
+    def _commit(self, table: Table, batch: list[dict[str, Any]]) -> None:
+        with self.db.writing() as session:
             bulk_insert_dicts(session, table, batch)
 
-    return write
+    def start(self) -> None:
+        """Write on a thread from now on (after forking: a child has none of its threads)."""
+        if self.db.engine.dialect.name != "postgresql":
+            return
+        self._queue = queue.Queue(maxsize=self.AHEAD)
+        self._thread = threading.Thread(target=self._run, name="rollbook-stage", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while (item := self._queue.get()) is not None:
+            if self._error is None and not self._abandoned:
+                try:
+                    self._commit(*item)
+                except BaseException as error:  # raised in the staging thread
+                    self._error = error
+
+    def finish(self) -> None:
+        """Wait until every batch is committed; raise the failure of one."""
+        self._stop()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        """Staging failed: write nothing more, and let the thread end."""
+        self._abandoned = True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+        self._queue = self._thread = None
 
 
 class _Writer:
@@ -253,10 +315,17 @@ def stage_snapshot(
     db: Database, snapshot: Snapshot, *, run_id: int, org_id: int, progress: Progress | None = None
 ) -> Staged:
     """Stream every file of the snapshot into the staging tables of `run_id`."""
-    writer = _Writer(_committed(db), run_id=run_id, org_id=org_id, progress=progress)
-    for warning in snapshot.warnings:
-        writer.issue(warning)
-    return _stage_forked(writer, snapshot)
+    write = _Committed(db)
+    writer = _Writer(write, run_id=run_id, org_id=org_id, progress=progress)
+    try:
+        for warning in snapshot.warnings:
+            writer.issue(warning)
+        staged = _stage_forked(writer, snapshot, forked=write.start)
+    except BaseException:
+        write.abandon()
+        raise
+    write.finish()
+    return staged
 
 
 def stage_within(session: Session, snapshot: Snapshot, *, run_id: int, org_id: int) -> Staged:
@@ -292,13 +361,17 @@ def _stage(writer: _Writer, snapshot: Snapshot) -> Staged:
     return writer.finish()
 
 
-def _stage_forked(writer: _Writer, snapshot: Snapshot) -> Staged:
+def _stage_forked(
+    writer: _Writer, snapshot: Snapshot, *, forked: Callable[[], None] = lambda: None
+) -> Staged:
     """`_stage`, with the last files (enrollments.csv, five times as many lines as users.csv)
     read, checked and shaped on the other core while this process reads the first ones and
-    writes them; their rows wait in a spool file until it is their turn to be written."""
+    writes them; their rows wait in a spool file until it is their turn to be written.
+    `forked` is called once the child is started."""
     with tempfile.TemporaryFile(prefix="rollbook-stage-") as spool:
         tail = Forked(_spool_tail, snapshot, writer.run_id, spool)
         try:
+            forked()
             for name, table, read, shape in HEAD:
                 writer.rows(name, table, read(snapshot), shape)
         except BaseException:
