@@ -60,6 +60,7 @@ import psycopg
 from sqlalchemy import func, select
 
 from bench import wire
+from bench.run import settle
 from rollbook.cli import command_line_actor
 from rollbook.domain.catalogue import load_catalogue
 from rollbook.generate import LAST, District, write_district
@@ -323,7 +324,7 @@ def prepare(
             run = engine.execute(run_id, day1)
             if run.status != "applied":
                 raise RuntimeError(f"day 1 did not apply: {run.status} {run.message}")
-            settle_like_autovacuum(db)
+            settle(url)
         with db.writing() as session:
             org = orgs.find(session, slug=slug)
             admin = people.create(
@@ -364,20 +365,6 @@ def prepare(
         db.dispose()
     prefixes = sorted({name[:3] for name in LAST})
     return Target(slug, tokens, students, classes, prefixes)
-
-
-def settle_like_autovacuum(db: Database) -> None:
-    """PostgreSQL: VACUUM the database, as autovacuum does within a minute of day 1's million
-    inserts on a server where it is on (`autovacuum_vacuum_insert_threshold`), so that the
-    figures are those of a district served since, not of the first minute. This machine's
-    PostgreSQL runs without autovacuum, and an index-only scan then reads the table for every
-    row it finds: a search for "Ben" at 1,000,000 students took 37.8 ms (two of its three
-    index scans each read 16,119 rows of the table), 11.7 ms after VACUUM (0.5 s for `people`,
-    about 3 s for the roster's tables)."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM")
 
 
 def free_port() -> int:
