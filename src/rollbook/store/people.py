@@ -184,27 +184,30 @@ def _unindexed(column: InstrumentedAttribute[str]) -> ColumnElement[str]:
     return column.concat(literal_column("''"))
 
 
-@lru_cache(maxsize=256)
-def _page_statement(shape: _Shape) -> Select[Any]:
-    """The statement of one shape of page, its values bound by name: built and compiled once
-    rather than for every request (a tenth of a list request's processor time)."""
+def _of_org_kind_status(*, indexed: bool = True) -> list[ColumnElement[bool]]:
+    """The people of an organization, kind and statuses (bound as `org_id`, `kind`,
+    `statuses`); `indexed` False: tested on expressions no index holds (`_unindexed`)."""
     statuses: BindParameter[list[str]] = bindparam("statuses", expanding=True)
-    conditions: list[ColumnElement[bool]]
-    if shape.by_schools:
-        # A few schools' people are found from the schools alone: every other test is made
-        # on an expression no index holds, so neither planner walks the organization's
-        # people instead.
-        conditions = [
-            Person.org_id + literal_column("0") == bindparam("org_id"),
-            _unindexed(Person.kind) == bindparam("kind"),
-            _unindexed(Person.status).in_(statuses),
-        ]
-    else:
-        conditions = [
+    if indexed:
+        return [
             Person.org_id == bindparam("org_id"),
             Person.kind == bindparam("kind"),
             Person.status.in_(statuses),
         ]
+    return [
+        Person.org_id + literal_column("0") == bindparam("org_id"),
+        _unindexed(Person.kind) == bindparam("kind"),
+        _unindexed(Person.status).in_(statuses),
+    ]
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: _Shape) -> Select[Any]:
+    """The statement of one shape of page, its values bound by name: built and compiled once
+    rather than for every request (a tenth of a list request's processor time)."""
+    # A few schools' people are found from the schools alone: every other test is made on
+    # an expression no index holds, so neither planner walks the organization's people instead.
+    conditions = _of_org_kind_status(indexed=not shape.by_schools)
     if shape.origin:
         conditions.append(Person.origin == bindparam("origin"))
     for name, on in (("within", shape.within), ("school", shape.school)):
@@ -275,11 +278,7 @@ def _prefix_count(key: str) -> Select[Any]:
     column = getattr(Person, key)
     return _up_to_common(
         select(literal(1)).where(
-            Person.org_id == bindparam("org_id"),
-            Person.kind == bindparam("kind"),
-            Person.status.in_(bindparam("statuses", expanding=True)),
-            column >= bindparam("low"),
-            column < bindparam("high"),
+            *_of_org_kind_status(), column >= bindparam("low"), column < bindparam("high")
         )
     )
 
