@@ -53,17 +53,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def open_database(
-    pool_size: int = 2,
-    cache_mib: int | None = None,
-    *,
-    connect: Callable[[Settings], Database] | None = None,
+    *, cache_mib: int | None = None, connect: Callable[[Settings], Database] | None = None
 ) -> Database:
-    """The configured database, with its schema brought up to date (every command does this);
-    `connect` opens it otherwise than a command's (the server's: app.server_database)."""
+    """The configured database, with its schema brought up to date (every command does this):
+    a command's two connections (with `cache_mib` of page cache, SQLite), or as `connect`
+    opens it (the server's: app.server_database)."""
     settings = Settings()
     try:
         if connect is None:
-            db = Database.connect(settings.database_url, pool_size=pool_size, cache_mib=cache_mib)
+            db = Database.connect(settings.database_url, pool_size=2, cache_mib=cache_mib)
         else:
             db = connect(settings)
         db.migrate()
