@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -382,3 +383,35 @@ def test_r23_a_first_runs_member_lists_follow_the_memberships_key_without_a_sort
     details = _sqlite_plan(roster, query)
     assert "sqlite_autoindex_memberships_1" in details, details
     assert "FOR GROUP BY" not in details, details
+
+
+def test_r15_an_enrollment_finds_its_class_and_person_in_one_search_each(roster: Roster) -> None:
+    """On SQLite the run's keys are looked up by SIS id in tables of their own
+    (`relations.enrollment_keys`), one b-tree search each: not `sync_keys`' index and then
+    its row, nor the class's and the person's rows (5.1 million enrollments of a
+    1,000,000-student district took 25.5 s that way, 8.8 s this way). The tables are
+    dropped once the memberships are written."""
+    if roster.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL joins the keys by hashes")
+    with roster.db.session(write=True) as session:
+        ctx: Any = SimpleNamespace(session=session, run_id=1)
+        with relations.enrollment_keys(ctx) as keys:
+            statement = relations.sent_memberships(ctx, keys).compile(
+                roster.db.engine, compile_kwargs={"render_postcompile": True}
+            )
+            details = " | ".join(
+                str(row[-1])
+                for row in session.connection().exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}",
+                    tuple(statement.params[name] for name in statement.positiontup or ()),
+                )
+            )
+        left = session.connection().exec_driver_sql(
+            "SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 'run_%'"
+        )
+        left_over = left.all()
+    assert "SEARCH run_class_keys USING PRIMARY KEY (sourced_id=?)" in details, details
+    assert "SEARCH run_person_keys USING PRIMARY KEY (sourced_id=?)" in details, details
+    for other in ("sync_keys", "people", "classes"):
+        assert f" {other} " not in details, details
+    assert left_over == []

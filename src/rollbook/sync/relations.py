@@ -9,11 +9,19 @@ membership to compare with: its memberships are written straight from the join.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Boolean,
+    Column,
+    FromClause,
+    MetaData,
     Select,
+    String,
+    Table,
     Update,
     and_,
     bindparam,
@@ -30,7 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from rollbook.store.bulk import any_of, bulk_insert, indexes_built_after, parts
-from rollbook.store.models import Class, ClassProduct, Membership, Person, table_of, utcnow
+from rollbook.store.db import is_sqlite
+from rollbook.store.models import Class, ClassProduct, Id, Membership, Person, table_of, utcnow
 from rollbook.store.sqljson import json_lists, json_object, json_string
 from rollbook.store.sync_tables import (
     StageClassResource,
@@ -109,12 +118,110 @@ def _report_unresolved(ctx: RunContext, file: str, rows: Iterable[Any], what: st
         record_issue(ctx, Issue(file, line, column, f"unknown_{what}", message, None, "error"))
 
 
-def _sent(ctx: RunContext, *leading: Any, ordered: bool = False) -> Select[Any]:
+# The SIS ids an enrollment may name and still be known: its class's and its person's.
+_KNOWN_CLASS = ("applied", "ref", "held")
+_KNOWN_PERSON = ("applied", "ref", "held", "ignored")
+
+# SQLite: the run's keys as its enrollments look them up, in temporary tables of the run's
+# connection keyed by SIS id alone (`EnrollmentKeys`).
+_LOOKUPS = MetaData()
+_CLASS_LOOKUP = Table(
+    "run_class_keys",
+    _LOOKUPS,
+    Column("sourced_id", String(255), primary_key=True),
+    Column("entity_id", Id),
+    Column("member", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+    sqlite_with_rowid=False,
+)
+_PERSON_LOOKUP = Table(
+    "run_person_keys",
+    _LOOKUPS,
+    Column("sourced_id", String(255), primary_key=True),
+    Column("entity_id", Id),
+    Column("kind", String(16)),
+    Column("member", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+    sqlite_with_rowid=False,
+)
+
+
+@dataclass(frozen=True)
+class EnrollmentKeys:
+    """Each SIS id of a class or person the run knows (`_KNOWN_CLASS`, `_KNOWN_PERSON`), as
+    its enrollments look it up: `classes` (sourced_id, entity_id, member: a resolved `sis`
+    class, active) and `people` (sourced_id, entity_id, kind, member: a resolved person)."""
+
+    classes: FromClause
+    people: FromClause
+
+
+def _key_rows(ctx: RunContext) -> tuple[Select[Any], Select[Any]]:
+    """The rows of `EnrollmentKeys`'s two tables, from the run's keys and its entities."""
+    k = aliased(SyncKey)
+    resolved = k.state.in_(_RESOLVED)
+    classes = (
+        select(
+            k.sourced_id,
+            k.entity_id,
+            case(
+                (and_(resolved, Class.origin == "sis", Class.status == "active"), True),
+                else_=False,
+            ).label("member"),
+        )
+        .outerjoin(Class, Class.id == k.entity_id)
+        .where(k.run_id == ctx.run_id, k.kind == "class", k.state.in_(_KNOWN_CLASS))
+    )
+    people = (
+        select(
+            k.sourced_id,
+            k.entity_id,
+            Person.kind,
+            case((and_(resolved, Person.id.is_not(None)), True), else_=False).label("member"),
+        )
+        .outerjoin(Person, Person.id == k.entity_id)
+        .where(k.run_id == ctx.run_id, k.kind == "person", k.state.in_(_KNOWN_PERSON))
+    )
+    return classes, people
+
+
+@contextmanager
+def enrollment_keys(ctx: RunContext) -> Iterator[EnrollmentKeys]:
+    """The run's keys for its enrollments. On SQLite written once into `_CLASS_LOOKUP` and
+    `_PERSON_LOOKUP` (dropped after): each enrollment then finds its class and person in one
+    search of a b-tree keyed by SIS id, where `sync_keys` took two each (its index, then its
+    row) and two more for the class's and the person's rows. At 1,000,000 students, 5.1
+    million enrollments: the unknown references' search 12.6 → 4.2 s, the memberships'
+    24.5 → 8.8 s, for 1.4 s writing the tables (docs/benchmarks.md, twenty-second session).
+    PostgreSQL joins them by hashes as they are."""
+    classes, people = _key_rows(ctx)
+    session = ctx.session
+    if not is_sqlite(session.get_bind().engine):
+        yield EnrollmentKeys(classes.subquery(), people.subquery())
+        return
+    connection = session.connection()
+    # The temporary tables' own page cache, as large as the run's (2 MiB by default).
+    cache = connection.exec_driver_sql("PRAGMA main.cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA temp.cache_size={int(cache or 0)}")
+    tables = (_CLASS_LOOKUP, _PERSON_LOOKUP)
+    for table, rows in zip(tables, (classes, people), strict=True):
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table.name}")
+        table.create(connection)
+        connection.execute(insert(table).from_select(list(table.c.keys()), rows))
+        # Planned from their sizes: not one scan of a table per enrollment.
+        connection.exec_driver_sql(f"ANALYZE temp.{table.name}")
+    yield EnrollmentKeys(_CLASS_LOOKUP, _PERSON_LOOKUP)
+    for table in tables:
+        table.drop(connection)
+
+
+def sent_memberships(
+    ctx: RunContext, keys: EnrollmentKeys, *leading: Any, ordered: bool = False
+) -> Select[Any]:
     """The memberships the run's enrollments make: (*leading, class id, person id, role),
     `ordered` by class and person."""
     e = StageEnrollment
-    kc, on_class = _key(ctx, "class", e.class_sourced_id)
-    kp, on_person = _key(ctx, "person", e.user_sourced_id)
+    kc, kp = keys.classes.c, keys.people.c
     # Staged lower-cased. PostgreSQL estimated `lower(role) IN (…)` alone at 2.5% of the rows
     # (a default for an expression without statistics), planned nested loops and took 2.8 s
     # to build the 510,000 memberships of a 100,000-student district; the column's own
@@ -123,14 +230,10 @@ def _sent(ctx: RunContext, *leading: Any, ordered: bool = False) -> Select[Any]:
     role = or_(e.role.in_(MEMBER_ROLES), func.lower(e.role).in_(MEMBER_ROLES))
     return (
         # A member's role is their kind: Membership.role is `student` or `educator`.
-        select(*leading, kc.entity_id, kp.entity_id, func.min(Person.kind))
+        select(*leading, kc.entity_id, kp.entity_id, func.min(kp.kind))
         .select_from(e)
-        .join(kc, on_class)
-        .join(kp, on_person)
-        .join(Person, Person.id == kp.entity_id)
-        .join(
-            Class, and_(Class.id == kc.entity_id, Class.origin == "sis", Class.status == "active")
-        )
+        .join(keys.classes, and_(kc.sourced_id == e.class_sourced_id, kc.member))
+        .join(keys.people, and_(kp.sourced_id == e.user_sourced_id, kp.member))
         .where(e.run_id == ctx.run_id, _active(e.status), role)
         .group_by(kc.entity_id, kp.entity_id)
         .order_by(*((kc.entity_id, kp.entity_id) if ordered else ()))
@@ -145,7 +248,7 @@ def _class_ranges(class_ids: Sequence[_Id]) -> Iterator[tuple[_Id, _Id]]:
         yield part[0], part[-1]
 
 
-def _first_memberships(ctx: RunContext) -> None:
+def _first_memberships(ctx: RunContext, keys: EnrollmentKeys) -> None:
     """An organization's first run (no person, so no membership, before it): all it sends is
     added, nothing is removed or taken over from a hand-made one. Written by one
     `INSERT … SELECT` instead of going through `sync_members` and back, and logged by another
@@ -153,8 +256,9 @@ def _first_memberships(ctx: RunContext) -> None:
     session = ctx.session
     m = table_of(Membership)
     now = utcnow()
-    sent = _sent(
+    sent = sent_memberships(
         ctx,
+        keys,
         literal(ctx.org.id, m.c.org_id.type),
         literal("sis", m.c.source.type),
         literal(now, m.c.created_at.type),
@@ -242,16 +346,19 @@ def apply_memberships(ctx: RunContext) -> None:
     """R15: the members of the run's `sis` classes become exactly what the SIS sends."""
     session = ctx.session
     analyze(ctx, SyncKey, Membership, Person, Class)
-    _unresolved_enrollments(ctx)
-    if ctx.first:
-        _first_memberships(ctx)
-        return
-    sent = _sent(ctx, literal(ctx.run_id))
-    written = session.execute(
-        insert(SyncMember)
-        .from_select(["run_id", "class_id", "person_id", "role"], sent)
-        .execution_options(preserve_rowcount=True)
-    )
+    with enrollment_keys(ctx) as keys:
+        _unresolved_enrollments(ctx, keys)
+        if ctx.first:
+            _first_memberships(ctx, keys)
+            return
+        written = session.execute(
+            insert(SyncMember)
+            .from_select(
+                ["run_id", "class_id", "person_id", "role"],
+                sent_memberships(ctx, keys, literal(ctx.run_id)),
+            )
+            .execution_options(preserve_rowcount=True)
+        )
     ctx.members_sent = written.rowcount  # type: ignore[attr-defined]
     analyze(ctx, SyncMember)
     added = (
@@ -353,26 +460,15 @@ def _removed_members(ctx: RunContext) -> list[Any]:
     return list(ctx.session.execute(query.distinct().order_by(m.class_id, m.person_id)).all())
 
 
-def _unresolved_enrollments(ctx: RunContext) -> None:
+def _unresolved_enrollments(ctx: RunContext, keys: EnrollmentKeys) -> None:
     e = StageEnrollment
-    any_class, on_class = _key(ctx, "class", e.class_sourced_id, ("applied", "ref", "held"))
-    any_person, on_person = _key(
-        ctx, "person", e.user_sourced_id, ("applied", "ref", "held", "ignored")
-    )
+    kc, kp = keys.classes.c, keys.people.c
     rows = ctx.session.execute(
-        select(
-            e.line,
-            e.class_sourced_id,
-            e.user_sourced_id,
-            any_class.sourced_id,
-            any_person.sourced_id,
-        )
-        .outerjoin(any_class, on_class)
-        .outerjoin(any_person, on_person)
-        .where(
-            e.run_id == ctx.run_id,
-            or_(any_class.sourced_id.is_(None), any_person.sourced_id.is_(None)),
-        )
+        select(e.line, e.class_sourced_id, e.user_sourced_id, kc.sourced_id, kp.sourced_id)
+        .select_from(e)
+        .outerjoin(keys.classes, kc.sourced_id == e.class_sourced_id)
+        .outerjoin(keys.people, kp.sourced_id == e.user_sourced_id)
+        .where(e.run_id == ctx.run_id, or_(kc.sourced_id.is_(None), kp.sourced_id.is_(None)))
         .order_by(e.line)
         .limit(MAX_REFERENCE_ERRORS)
     ).all()
@@ -457,7 +553,7 @@ def apply_products(ctx: RunContext) -> None:
                 .distinct(),
             )
         )
-    any_class, on_any = _key(ctx, "class", cr.class_sourced_id, ("applied", "ref", "held"))
+    any_class, on_any = _key(ctx, "class", cr.class_sourced_id, _KNOWN_CLASS)
     unknown = ctx.session.execute(
         select(cr.line, cr.class_sourced_id)
         .outerjoin(any_class, on_any)
