@@ -531,8 +531,8 @@ def _many_chunks_snapshot() -> OneRoster:
 
 
 class _Counted(people._Apart):
-    """The other process's chunks, counted as they arrive; with `kill_after`, that process
-    is killed once that many have arrived."""
+    """The other process's chunks, counted as they reach the run; with `kill_after`, that
+    process is killed once that many have been read off its pipe."""
 
     received = 0
     kill_after: int | None = None
@@ -541,7 +541,11 @@ class _Counted(people._Apart):
         for prepared in super().__iter__():
             type(self).received += 1
             yield prepared
-            if type(self).received == type(self).kill_after:
+
+    def _frames(self) -> Any:
+        for number, frame in enumerate(super()._frames(), start=1):
+            yield frame
+            if number == type(self).kill_after:
                 self._process.kill()
                 self._process.wait()
 
@@ -558,22 +562,26 @@ def test_r9_r22_a_first_run_worked_out_in_another_process_decides_as_in_place(
     """An organization's first full run of many chunks has its staged users worked out in a
     process of its own (sync/people.py `_Apart`): its counts, conflicts, errors and roster
     are those of the same run worked out in place, also when that process is killed midway
-    (the rest is then worked out in place)."""
+    (the rest is then worked out in place). The run works out some chunks itself meanwhile
+    (`HERE_FIRST`, `HERE_EVERY`)."""
     snap = _many_chunks_snapshot()
     monkeypatch.setattr(people, "CHUNK", 100)
     monkeypatch.setattr(people, "APART_CHUNKS", 10**9)
     here = Sis(other_roster, tmp_path_factory.mktemp("here")).run(snap)
     monkeypatch.setattr(people, "APART_CHUNKS", 2)
+    # Of the eight chunks the run works out the first and every third: 0, 2 and 5.
+    monkeypatch.setattr(people, "HERE_FIRST", 1)
+    monkeypatch.setattr(people, "HERE_EVERY", 3)
     monkeypatch.setattr(_Counted, "received", 0)
     monkeypatch.setattr(_Counted, "kill_after", kill_after)
     monkeypatch.setattr(people, "_Apart", _Counted)
     apart = Sis(roster, tmp_path_factory.mktemp("apart")).run(snap)
     in_place = [r for r in caplog.records if "works out its people in place" in r.getMessage()]
     if kill_after is None:
-        assert (_Counted.received, in_place) == (8, [])
+        assert (_Counted.received, in_place) == (5, [])
     else:
         # Chunks already in the pipe when it was killed still arrive whole.
-        assert kill_after <= _Counted.received < 8 and len(in_place) == 1
+        assert kill_after <= _Counted.received < 5 and len(in_place) == 1
     assert sorted(c["sourced_id"] for c in apart.conflicts) == ["u1", "u2", "u3", "u650", "u690"]
     assert apart.counts["students"]["created"] == here.counts["students"]["created"] > 690
     assert _decisions(apart) == _decisions(here)
