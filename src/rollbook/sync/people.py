@@ -322,12 +322,14 @@ APART_CHUNKS = 40
 # Of an organization's first run's chunks, the first `HERE_FIRST` and every `HERE_EVERY`th
 # after are worked out by the run itself, while the other process starts (a new interpreter
 # importing the program: half a second) and between writing the others, which that process
-# works out a little slower than the run writes them: in a first sync of 100,000 on SQLite
-# the run waited for it 4.2 s of a 10.7 s people step, 1.3 s of 8.5 s with these.
+# works out more slowly than the run writes them: in a first sync of 100,000 on SQLite the
+# run waited for it 4.2 s of a 10.7 s people step, 0.6-0.8 s of 5.8-6.9 s with these and
+# the chunks read off the pipe by a thread (`_Apart.__iter__`).
 HERE_FIRST = 10
 HERE_EVERY = 3
-# How long the run waits for the other process's next chunk before it works out the rest
-# itself (a chunk takes it some 30 ms; the first one also waits for it to start).
+# How long the run's reading thread waits for the other process's next chunk before the run
+# works out the rest itself (a chunk takes it some 30 ms; the first one also waits for it
+# to start).
 APART_WAIT_SECONDS = 300.0
 # Chunks read off the other process's pipe and not yet written by the run, at most: each
 # some 0.5 MiB pickled.
@@ -399,7 +401,7 @@ class _Apart:
         """The chunks, in order. A thread of this process reads them off the pipe as they
         come, up to `APART_AHEAD` ahead of the run: with only the pipe's 64 KiB between them
         the other process waited to write each chunk until the run asked for it, and the run
-        waited for it to work out the next (a quarter of its people step at 1,000,000)."""
+        waited for it to work out the next (docs/benchmarks.md, twenty-second session)."""
         ready: queue.Queue[bytes | Exception] = queue.Queue(APART_AHEAD)
         self._reader = threading.Thread(
             target=self._drain, args=(ready,), name="rollbook-people-apart", daemon=True
