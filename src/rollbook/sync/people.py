@@ -323,11 +323,12 @@ APART_CHUNKS = 40
 # after are worked out by the run itself, while the other process starts (a new interpreter
 # importing the program: half a second) and between writing the others, which that process
 # works out more slowly than the run writes them: in a first sync of 100,000 on SQLite the
-# run waited for it 4.2 s of a 10.7 s people step, 0.07 s of 6.1 s with these and the
-# chunks read off the pipe by a thread (`_Apart.__iter__`; every fifth chunk: 0.37 s of
-# 7.0 s). At 1,000,000 the other process is the one that waits.
+# run waited for it 4.2 s of a 10.7 s people step, 0.07-0.44 s of 6.1-7.0 s with these and
+# the chunks read off the pipe by a thread (`_Apart.__iter__`). At 1,000,000 the people
+# step took 81-85 s with every third chunk here (the other process waiting for the run),
+# 69.4 s with every fourth (the run waiting 0.9 s), 69.7 s with every fifth.
 HERE_FIRST = 10
-HERE_EVERY = 3
+HERE_EVERY = 4
 # How long the run's reading thread waits for the other process's next chunk before the run
 # works out the rest itself (a chunk takes it some 30 ms; the first one also waits for it
 # to start).
