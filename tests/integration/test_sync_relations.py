@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import Connection, func, update
 
 from rollbook.store.db import Database
 from rollbook.store.models import utcnow
@@ -347,10 +348,13 @@ def test_r23_a_first_run_logs_its_members_as_any_run_does(sis: Sis) -> None:
     assert first.counts["enrollments"] == {"added": 5, "removed": 0}
 
 
-def _sqlite_plan(roster: Roster, query: Any) -> str:
-    """SQLite's plan of a statement, its steps joined by " | "."""
+def _sqlite_plan(roster: Roster, query: Any, connection: Connection | None = None) -> str:
+    """SQLite's plan of a statement, its steps joined by " | "; on `connection` where the
+    statement reads that connection's temporary tables, else on a connection of its own."""
     statement = query.compile(roster.db.engine, compile_kwargs={"render_postcompile": True})
-    with roster.db.engine.connect() as connection:
+    with contextlib.ExitStack() as stack:
+        if connection is None:
+            connection = stack.enter_context(roster.db.engine.connect())
         plan = connection.exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}",
             tuple(statement.params[name] for name in statement.positiontup or ()),
@@ -396,16 +400,8 @@ def test_r15_an_enrollment_finds_its_class_and_person_in_one_search_each(roster:
     with roster.db.session(write=True) as session:
         ctx: Any = SimpleNamespace(session=session, run_id=1)
         with relations.enrollment_keys(ctx) as keys:
-            statement = relations.sent_memberships(ctx, keys).compile(
-                roster.db.engine, compile_kwargs={"render_postcompile": True}
-            )
-            details = " | ".join(
-                str(row[-1])
-                for row in session.connection().exec_driver_sql(
-                    f"EXPLAIN QUERY PLAN {statement}",
-                    tuple(statement.params[name] for name in statement.positiontup or ()),
-                )
-            )
+            query = relations.sent_memberships(ctx, keys)
+            details = _sqlite_plan(roster, query, session.connection())
         left = session.connection().exec_driver_sql(
             "SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 'run_%'"
         )

@@ -564,6 +564,10 @@ class PeopleStep:
         ctx, reading = self.ctx, self.reading
         chunks = list(parts(unsettled_lines(ctx, StageUser, "person"), CHUNK))
         here = Preparer(ctx.session, reading, ctx)
+
+        def in_place(lines: Sequence[int]) -> Prepared:
+            return here.prepare(staged_rows(ctx.session, StageUser, ctx.run_id, lines))
+
         done = 0
         # Only where every staged row was committed before this transaction began, which a
         # run read by its changes cannot say (it stages a few lines within it: `ctx.gone`).
@@ -583,19 +587,14 @@ class PeopleStep:
                 try:
                     received = iter(apart)
                     for chunk, by_me in zip(chunks, mine, strict=True):
-                        if by_me:
-                            yield here.prepare(
-                                staged_rows(ctx.session, StageUser, ctx.run_id, chunk)
-                            )
-                        else:
-                            yield next(received)
+                        yield in_place(chunk) if by_me else next(received)
                         done += 1
                 except _Lost as lost:
                     log.warning("run %s works out its people in place: %s", ctx.run_id, lost)
                 finally:
                     apart.stop()
         for part in chunks[done:]:
-            yield here.prepare(staged_rows(ctx.session, StageUser, ctx.run_id, part))
+            yield in_place(part)
 
     def _apply(self, prepared: Prepared) -> None:
         """Write what a chunk makes: its held rows and conflicts, then its new people, then

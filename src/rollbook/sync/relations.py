@@ -192,7 +192,7 @@ def enrollment_keys(ctx: RunContext) -> Iterator[EnrollmentKeys]:
     search of a b-tree keyed by SIS id, where `sync_keys` took two each (its index, then its
     row) and two more for the class's and the person's rows. At 1,000,000 students, 5.1
     million enrollments: the unknown references' search 12.6 → 4.2 s, the memberships'
-    24.5 → 8.8 s, for 1.4 s writing the tables (docs/benchmarks.md, twenty-second session).
+    25.5 → 8.8 s, for 1.4 s writing the tables (docs/benchmarks.md, twenty-second session).
     PostgreSQL joins them by hashes as they are."""
     classes, people = _key_rows(ctx)
     session = ctx.session
